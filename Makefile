@@ -1,0 +1,63 @@
+# azote build. `make` builds, `make test` runs every test (installs what it needs),
+# `make run` boots the demo guest, `make asan` runs the tests under ASan+UBSan.
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
+LDLIBS  += -lpthread
+
+# Every .c under src/ except main.c is part of the core library the tests link against.
+CORE_SRC := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit run asan clean deps format fuzz bench
+all: $(BUILD)/azote
+
+$(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libazote.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libazote.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libazote.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/deps.sh
+
+# The whole suite: unit tests, host CLI tests, then the real-guest tests in the KVM lab.
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) tests/run.sh
+
+# Same suite, every binary built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/boot.sh
+
+format:
+	clang-format -i $$(find src tests fuzz -name '*.[ch]')
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

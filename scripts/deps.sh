@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building and testing azote need.
+#
+# Idempotent and fast: one dpkg-query call decides what is missing, and apt runs
+# (`apt-get update` once, then `apt-get install`) only when something is. Guest
+# kernels and busybox are *not* installed here: scripts/guest-assets.sh downloads
+# and unpacks them into a cache without touching the host system.
+set -euo pipefail
+
+# The one list of host packages, each with why we need it.
+PACKAGES=(
+    gcc               # builds azote and the unit tests
+    make              # drives the build (Makefile)
+    clang             # `make asan` (ASan+UBSan) and fuzz targets
+    libclang-rt-14-dev # the sanitizer and libFuzzer runtimes clang links
+    libcmocka-dev     # unit-test framework linked by tests/unit/test_*
+    qemu-system-x86   # the KVM lab: a TCG machine with emulated SVM (scripts/lab.sh)
+    qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
+    cpio              # packs guest and lab initramfs archives
+    xz-utils          # unpacks the lab kernel's .ko.xz modules
+    gzip              # compresses the guest initramfs
+    util-linux        # setpriv/unshare/flock used by tests and scripts
+    ca-certificates   # lets apt verify https mirrors when fetching guest kernels
+)
+
+missing=()
+# Installed packages print "<name> ii"; absent ones are not listed at all.
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null |
+    awk '$2 == "ii" { print $1 }') || true
+for p in "${PACKAGES[@]}"; do
+    grep -qxF "$p" <<<"$installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

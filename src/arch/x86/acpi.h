@@ -1,0 +1,43 @@
+/* ACPI tables for a guest booted without firmware: RSDP, XSDT, FADT, FACS, MADT and DSDT.
+ *
+ * The guest finds its CPUs and IOAPIC in the MADT (Debian's cloud kernel has no MP-table
+ * support), powers off through the FADT's PM1a control block (S5, see devices/acpi_pm.h),
+ * reboots through the FADT reset register and enumerates COM1 and pvpanic from the DSDT.
+ *
+ * Interrupt model the tables describe (the VMM must wire KVM to match):
+ *   - IOAPIC id 0 at ioapic_addr, GSI base 0, 24 pins (KVM's in-kernel IOAPIC, whose ID
+ *     register resets to 0; x86_64 Linux keeps IOAPIC ids apart from LAPIC ids).
+ *   - ISA IRQ0 (PIT) -> GSI 2, as KVM's default routing puts the PIT on IOAPIC pin 2.
+ *   - SCI = ISA IRQ 9 -> GSI 9, level-triggered, active high: assert with KVM_IRQ_LINE level 1
+ *     while the PM1 status & enable bits are set, deassert with level 0 (KVM's IOAPIC does
+ *     not invert for polarity, so "active high" matches what the VMM drives).
+ *   - Every other ISA IRQ (COM1 on 4) is identity-mapped, edge-triggered, active high.
+ *   - Local APIC NMI on LINT1 of every processor; the 8259 exists (PCAT_COMPAT).
+ */
+#ifndef AZOTE_ARCH_X86_ACPI_H
+#define AZOTE_ARCH_X86_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACPI_MAX_CPUS	 255 /* xAPIC ids 0..254; 255 is the broadcast id */
+#define ACPI_LAPIC_ADDR	 0xfee00000u
+#define ACPI_IOAPIC_ADDR 0xfec00000u
+#define ACPI_IOAPIC_ID	 0
+
+struct acpi_params {
+	unsigned ncpus;	      /* 1..ACPI_MAX_CPUS, APIC IDs 0..ncpus-1, all enabled */
+	uint64_t lapic_addr;  /* ACPI_LAPIC_ADDR; must be below 4 GiB (MADT field is 32 bits) */
+	uint64_t ioapic_addr; /* ACPI_IOAPIC_ADDR; below 4 GiB. IOAPIC id ACPI_IOAPIC_ID, GSI 0 */
+	/* PCI will add: ECAM base and bus range (an MCFG table, and a PCI0 host bridge with its
+	 * _CRS and _PRT in the DSDT). Each extra table is one more builder in acpi_tables.c. */
+};
+
+/* Build the tables into buf, which the guest sees at guest-physical gpa (size bytes; put it in
+ * an e820 ACPI or reserved range, ideally 0xe0000 so a BIOS-area scan also finds the RSDP).
+ * Sets *rsdp_gpa (16-byte aligned) for boot_params.acpi_rsdp_addr. Returns 0, -EINVAL for bad
+ * params, or -ENOSPC when the tables do not fit (nothing is written outside buf[0..size)). */
+__attribute__((warn_unused_result)) int acpi_build(uint8_t *buf, size_t size, uint64_t gpa,
+						   const struct acpi_params *p, uint64_t *rsdp_gpa);
+
+#endif

@@ -1,0 +1,69 @@
+#include "arch/x86/acpi_dsdt.h"
+
+#include "devices/platform.h"
+
+/* \_S5_: the only sleep state offered, so Linux's poweroff writes SLP_TYP = 5 | SLP_EN to
+ * PM1a_CNT. The package is {SLP_TYPa, SLP_TYPb, reserved, reserved}; there is no PM1b block. */
+static void dsdt_sleep_states(struct aml *a)
+{
+	size_t pkg;
+
+	aml_name(a, "_S5");
+	pkg = aml_package_begin(a, 4);
+	aml_integer(a, ACPI_SLP_TYP_S5);
+	aml_integer(a, ACPI_SLP_TYP_S5);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_end(a, pkg);
+}
+
+/* COM1 as a PNP0501 device: Linux's 8250_pnp binds it through PNPACPI with the port and IRQ
+ * given here, instead of guessing them by legacy probing. */
+static void dsdt_com1(struct aml *a)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "COM1");
+	aml_name_eisaid(a, "_HID", "PNP0501");
+	aml_name_integer(a, "_UID", 1);
+	aml_name(a, "_CRS");
+	crs = aml_buffer_begin(a);
+	aml_res_io(a, PORT_COM1, 8);
+	aml_res_irq(a, IRQ_COM1);
+	aml_res_end(a);
+	aml_buffer_end(a, crs);
+	aml_end(a, dev);
+}
+
+/* pvpanic: QEMU0001 is the ACPI id Linux's pvpanic driver (pvpanic-mmio, which also accepts an
+ * I/O port resource) matches. _STA is a control method in the spec, so it is one here. */
+static void dsdt_pvpanic(struct aml *a)
+{
+	size_t dev, crs, sta;
+
+	dev = aml_device_begin(a, "PEVT");
+	aml_name_string(a, "_HID", "QEMU0001");
+	aml_name(a, "_CRS");
+	crs = aml_buffer_begin(a);
+	aml_res_io(a, PORT_PVPANIC, 1);
+	aml_res_end(a);
+	aml_buffer_end(a, crs);
+	sta = aml_method_begin(a, "_STA", 0, false);
+	aml_return(a);
+	aml_integer(a, 0x0f); /* present, enabled, shown in UI, functioning */
+	aml_end(a, sta);
+	aml_end(a, dev);
+}
+
+void acpi_dsdt_body(struct aml *a, const struct acpi_params *p)
+{
+	size_t sb;
+
+	(void)p; /* the CPU count will matter once processors appear as ACPI0007 devices */
+	dsdt_sleep_states(a);
+	sb = aml_scope_begin(a, "\\_SB");
+	dsdt_com1(a);
+	dsdt_pvpanic(a);
+	/* PCI: the PCI0 host bridge (PNP0A08/PNP0A03, _CRS windows, _PRT) goes here. */
+	aml_end(a, sb);
+}

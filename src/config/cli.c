@@ -1,0 +1,128 @@
+#include "config/vm_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/size.h"
+
+static void config_fail(struct config_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void config_fail(struct config_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+void cli_usage(void)
+{
+	printf("usage: azote --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
+	       "\n"
+	       "Boot a Linux guest (bzImage) on KVM with its console on this terminal.\n"
+	       "  --kernel PATH   bzImage to boot (required)\n"
+	       "  --initrd PATH   initial ramdisk\n"
+	       "  --cmdline STR   kernel command line (default \"%s\")\n"
+	       "  --cpus N        number of vCPUs (default %d)\n"
+	       "  --mem SIZE      guest RAM, e.g. 256M, 2G; no unit means MiB (default 128M)\n"
+	       "  --exit-stats    print VM-exit counts by reason when the guest ends\n"
+	       "  --quiet         print only errors\n"
+	       "  --help, --version\n"
+	       "\n"
+	       "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	       "Exit status: 0 guest powered off or rebooted (or SIGTERM), 1 runtime failure,\n"
+	       "2 bad input or set-up failure, 3 guest kernel panic.\n",
+	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS);
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_EXIT_STATS, OPT_QUIET,
+       OPT_HELP, OPT_VERSION };
+
+static const struct option cli_options[] = {
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"mem", required_argument, NULL, OPT_MEM},
+	{"exit-stats", no_argument, NULL, OPT_EXIT_STATS},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int cli_number(const char *flag, const char *text, struct vm_config *cfg,
+		      struct config_error *err)
+{
+	uint64_t v;
+	int rc;
+
+	if (!strcmp(flag, "cpus")) {
+		rc = uint_parse(text, 0, UINT32_MAX, &v);
+		if (rc) {
+			config_fail(err, "--cpus %s: not a whole number", text);
+			return -EINVAL;
+		}
+		cfg->cpus = (unsigned)v;
+		return 0;
+	}
+	rc = size_parse(text, &v);
+	if (rc == -ERANGE) {
+		config_fail(err, "--mem %s: too large", text);
+		return -EINVAL;
+	}
+	if (rc) {
+		config_fail(err, "--mem %s: not a size (examples: 512M, 2G)", text);
+		return -EINVAL;
+	}
+	cfg->mem_bytes = v;
+	return 0;
+}
+
+enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
+			  struct config_error *err)
+{
+	int c;
+
+	*cfg = (struct vm_config){.cpus = VM_CONFIG_DEFAULT_CPUS,
+				  .mem_bytes = VM_CONFIG_DEFAULT_MEM,
+				  .cmdline = VM_CONFIG_DEFAULT_CMDLINE};
+	err->msg[0] = '\0';
+	optind = 1;
+	opterr = 0; /* we word the errors ourselves */
+	while ((c = getopt_long(argc, argv, ":", cli_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: cfg->kernel_path = optarg; break;
+		case OPT_INITRD: cfg->initrd_path = optarg; break;
+		case OPT_CMDLINE: cfg->cmdline = optarg; break;
+		case OPT_CPUS:
+			if (cli_number("cpus", optarg, cfg, err))
+				return CLI_ERROR;
+			break;
+		case OPT_MEM:
+			if (cli_number("mem", optarg, cfg, err))
+				return CLI_ERROR;
+			break;
+		case OPT_EXIT_STATS: cfg->exit_stats = true; break;
+		case OPT_QUIET: cfg->quiet = true; break;
+		case OPT_HELP: return CLI_HELP;
+		case OPT_VERSION: return CLI_VERSION;
+		case ':':
+			config_fail(err, "%s needs a value", argv[optind - 1]);
+			return CLI_ERROR;
+		default:
+			config_fail(err, "unknown option '%s' (see --help)", argv[optind - 1]);
+			return CLI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		config_fail(err, "unexpected argument '%s' (see --help)", argv[optind]);
+		return CLI_ERROR;
+	}
+	return vm_config_validate(cfg, err) ? CLI_ERROR : CLI_OK;
+}

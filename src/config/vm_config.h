@@ -1,0 +1,50 @@
+/* The one description of a VM that the CLI (and later the config file and API) produce. */
+#ifndef AZOTE_CONFIG_VM_CONFIG_H
+#define AZOTE_CONFIG_VM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VM_CONFIG_DEFAULT_CPUS    1
+#define VM_CONFIG_DEFAULT_MEM     (128ull << 20)
+#define VM_CONFIG_MIN_MEM         (16ull << 20)
+/* xAPIC IDs in the MADT are 8 bits and 0xff is broadcast. */
+#define VM_CONFIG_MAX_CPUS        254
+#define VM_CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path; /* NULL: no initrd */
+	const char *cmdline;     /* never NULL after parsing */
+	unsigned cpus;
+	uint64_t mem_bytes;
+	bool exit_stats; /* print VM-exit counters by reason when the VM ends */
+	bool quiet;      /* only errors on stderr */
+};
+
+/* Why a command line was refused: a one-line message for the user. */
+struct config_error {
+	char msg[256];
+};
+
+/* Outcome of cli_parse besides success. */
+enum cli_result { CLI_OK, CLI_HELP, CLI_VERSION, CLI_ERROR };
+
+/* Parse argv into cfg (strings point into argv). On CLI_ERROR, err says what is wrong. */
+enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
+			  struct config_error *err);
+
+/* Print the usage text to stdout. */
+void cli_usage(void);
+
+/* Check what does not need the host: sizes, counts, required fields. 0 or -EINVAL with err. */
+__attribute__((warn_unused_result)) int vm_config_validate(const struct vm_config *cfg,
+							    struct config_error *err);
+
+/* Check cfg against this host: max vCPUs of its KVM and its physical memory. */
+__attribute__((warn_unused_result)) int vm_config_check_host(const struct vm_config *cfg,
+							      unsigned kvm_max_vcpus,
+							      uint64_t host_mem_bytes,
+							      struct config_error *err);
+
+#endif

@@ -1,0 +1,61 @@
+/* vCPU threads: each runs KVM_RUN and forwards exits to the I/O buses. */
+#ifndef AZOTE_KVM_VCPU_H
+#define AZOTE_KVM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kvm/iobus.h"
+
+/* KVM exit reasons are small integers; larger ones are counted in the last slot. */
+#define VCPU_EXIT_REASONS 64
+
+/* Why a vCPU asks the VMM to end the VM. */
+enum vcpu_stop_reason {
+	VCPU_STOP_POWEROFF, /* the guest's own request to power off */
+	VCPU_STOP_REBOOT,   /* triple fault or KVM reset event */
+	VCPU_STOP_PANIC,    /* KVM crash event */
+	VCPU_STOP_FATAL,    /* KVM could not run the guest */
+};
+
+/* Called on the vCPU thread; must record the request and wake the VMM, never block. */
+typedef void (*vcpu_stop_fn)(void *ctx, enum vcpu_stop_reason reason, const char *why);
+
+/* What every vCPU of a VM shares; owned by the VMM, read-only once threads run. */
+struct vcpu_env {
+	struct iobus *pio;
+	struct iobus *mmio;
+	vcpu_stop_fn stop;
+	void *stop_ctx;
+	int run_size;
+};
+
+struct vcpu {
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	const struct vcpu_env *env;
+	pthread_t thread;
+	bool thread_started;
+	bool stopping; /* set by vcpu_kick(); read by the vCPU thread */
+	uint64_t exits[VCPU_EXIT_REASONS]; /* by KVM exit reason, written by its own thread */
+	uint64_t first_run_ns;             /* CLOCK_REALTIME just before the first KVM_RUN */
+};
+
+/* Create vCPU `index` on vm_fd and map its kvm_run. 0 or -errno. */
+__attribute__((warn_unused_result)) int vcpu_init(struct vcpu *vcpu, int vm_fd, unsigned index,
+						  const struct vcpu_env *env);
+/* Start the thread that runs the vCPU until it is kicked or the VM asks to stop. */
+__attribute__((warn_unused_result)) int vcpu_start(struct vcpu *vcpu);
+/* Make the vCPU leave KVM_RUN and its thread end (async; vcpu_fini joins). */
+void vcpu_kick(struct vcpu *vcpu);
+/* Join the thread (if started), unmap and close. Accepts a zeroed or failed vcpu. */
+void vcpu_fini(struct vcpu *vcpu);
+/* Install the (empty) signal handler that kicks vCPUs out of KVM_RUN. Once per process. */
+__attribute__((warn_unused_result)) int vcpu_signals_init(void);
+/* Human name of a KVM exit reason ("io", "mmio", "hlt"...). */
+const char *vcpu_exit_name(unsigned reason);
+
+#endif

@@ -1,0 +1,336 @@
+/* The boot sequence, top to bottom: vmm_create() builds a VM from its configuration. */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/x86/acpi.h"
+#include "arch/x86/boot_cpu.h"
+#include "arch/x86/cpuid.h"
+#include "arch/x86/layout.h"
+#include "boot/linux_boot.h"
+#include "devices/acpi_pm.h"
+#include "devices/i8042.h"
+#include "devices/platform.h"
+#include "devices/pvpanic.h"
+#include "devices/serial.h"
+#include "util/log.h"
+
+#define KVM_DEVICE "/dev/kvm"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t host_ram_bytes(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0)
+		return UINT64_MAX;
+	return (uint64_t)si.totalram * si.mem_unit;
+}
+
+static int vmm_check_host(struct vmm *vmm)
+{
+	struct config_error err;
+
+	if (vm_config_check_host(vmm->cfg, vmm->kvm.max_vcpus, host_ram_bytes(), &err)) {
+		log_error("%s", err.msg);
+		return -EINVAL;
+	}
+	if (!vmm->kvm.hw_virt)
+		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
+			 "emulation only); the guest will run very slowly");
+	return 0;
+}
+
+/* The KVM VM with the in-kernel PIC/IOAPIC/LAPIC and PIT that a PC guest expects. */
+static int vmm_create_vm(struct vmm *vmm)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	uint64_t identity = LAYOUT_IDENTITY_MAP;
+
+	vmm->vm_fd = ioctl(vmm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vmm->vm_fd < 0) {
+		log_error("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	/* Intel needs these two ranges for real-mode emulation; they sit in the PCI hole. */
+	if (ioctl(vmm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0 ||
+	    ioctl(vmm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
+		log_error("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vmm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		log_error("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vmm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		log_error("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int vmm_create_memory(struct vmm *vmm)
+{
+	int rc = guest_mem_init(&vmm->mem, vmm->cfg->mem_bytes, LAYOUT_LOWMEM_TOP);
+
+	if (rc) {
+		log_error("guest RAM (%llu MiB): %s", (unsigned long long)(vmm->cfg->mem_bytes >> 20),
+			  strerror(-rc));
+		return rc;
+	}
+	rc = guest_mem_register(&vmm->mem, vmm->vm_fd);
+	if (rc)
+		log_error("KVM_SET_USER_MEMORY_REGION: %s", strerror(-rc));
+	return rc;
+}
+
+/* Drive an interrupt line of the in-kernel PIC/IOAPIC. */
+static void vmm_irq_line(struct vmm *vmm, unsigned gsi, bool level)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
+
+	if (ioctl(vmm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_warn("KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+}
+
+static void vmm_serial_irq(void *ctx, bool level)
+{
+	vmm_irq_line(ctx, IRQ_COM1, level);
+}
+
+static void vmm_sci_irq(void *ctx, bool level)
+{
+	vmm_irq_line(ctx, IRQ_ACPI_SCI, level);
+}
+
+static void vmm_platform_event(void *ctx, enum platform_event event)
+{
+	struct vmm *vmm = ctx;
+
+	switch (event) {
+	case PLATFORM_POWEROFF:
+		vmm_request_stop(vmm, VMM_EXIT_OK, "guest powered off");
+		break;
+	case PLATFORM_REBOOT:
+		vmm_request_stop(vmm, VMM_EXIT_OK, "guest rebooted");
+		break;
+	case PLATFORM_PANIC:
+		vmm_request_stop(vmm, VMM_EXIT_PANIC, "guest kernel panicked");
+		break;
+	}
+}
+
+static int vmm_register(struct vmm *vmm, uint64_t port, uint64_t len, iobus_handler_fn fn,
+			void *dev, const char *name)
+{
+	int rc = iobus_register(&vmm->pio, port, len, fn, dev);
+
+	if (rc)
+		log_error("%s: cannot claim ports %#llx+%llu: %s", name, (unsigned long long)port,
+			  (unsigned long long)len, strerror(-rc));
+	return rc;
+}
+
+/* The platform devices that stay in the VMM next to the vCPUs. */
+static int vmm_create_devices(struct vmm *vmm)
+{
+	int rc;
+
+	vmm->serial_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vmm->serial_efd < 0)
+		return -errno;
+	rc = serial_create(&vmm->serial, STDOUT_FILENO, vmm->serial_efd, vmm_serial_irq, vmm);
+	if (!rc)
+		rc = vmm_register(vmm, PORT_COM1, SERIAL_NPORTS, serial_io, vmm->serial, "serial");
+	if (!rc)
+		rc = acpi_pm_create(&vmm->acpi_pm, vmm_platform_event, vmm);
+	if (!rc)
+		acpi_pm_set_sci(vmm->acpi_pm, vmm_sci_irq);
+	if (!rc)
+		rc = vmm_register(vmm, PORT_ACPI_PM_BASE, ACPI_PM_NPORTS, acpi_pm_io, vmm->acpi_pm,
+				  "ACPI PM");
+	if (!rc)
+		rc = i8042_create(&vmm->i8042, vmm_platform_event, vmm);
+	if (!rc)
+		rc = vmm_register(vmm, PORT_I8042_DATA, 1, i8042_data_io, vmm->i8042, "i8042");
+	if (!rc)
+		rc = vmm_register(vmm, PORT_I8042_CMD, 1, i8042_cmd_io, vmm->i8042, "i8042");
+	if (!rc)
+		rc = pvpanic_create(&vmm->pvpanic, vmm_platform_event, vmm);
+	if (!rc)
+		rc = vmm_register(vmm, PORT_PVPANIC, 1, pvpanic_io, vmm->pvpanic, "pvpanic");
+	if (rc && rc != -EEXIST && rc != -ENOSPC)
+		log_error("platform devices: %s", strerror(-rc));
+	return rc;
+}
+
+static int vmm_load_guest(struct vmm *vmm, struct linux_boot_entry *entry)
+{
+	struct acpi_params acpi = {
+		.ncpus = vmm->cfg->cpus,
+		.lapic_addr = LAYOUT_LAPIC,
+		.ioapic_addr = LAYOUT_IOAPIC,
+	};
+	struct linux_boot_request req = {
+		.kernel_path = vmm->cfg->kernel_path,
+		.initrd_path = vmm->cfg->initrd_path,
+		.cmdline = vmm->cfg->cmdline,
+	};
+	uint8_t *acpi_mem = guest_mem_ptr(&vmm->mem, LAYOUT_ACPI, LAYOUT_ACPI_END - LAYOUT_ACPI);
+	int rc;
+
+	if (!acpi_mem)
+		return -EFAULT;
+	rc = acpi_build(acpi_mem, LAYOUT_ACPI_END - LAYOUT_ACPI, LAYOUT_ACPI, &acpi, &req.rsdp_gpa);
+	if (rc) {
+		log_error("ACPI tables: %s", strerror(-rc));
+		return rc;
+	}
+	rc = boot_cpu_write_tables(&vmm->mem);
+	if (rc) {
+		log_error("boot page tables: %s", strerror(-rc));
+		return rc;
+	}
+	return linux_boot_load(&vmm->mem, &req, entry);
+}
+
+static int vmm_setup_vcpu(struct vmm *vmm, struct vcpu *vcpu, struct kvm_cpuid2 *supported,
+			  const struct linux_boot_entry *entry)
+{
+	size_t bytes = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
+	struct kvm_cpuid2 *cpuid = malloc(bytes);
+	int rc;
+
+	if (!cpuid)
+		return -ENOMEM;
+	memcpy(cpuid, supported, bytes);
+	cpuid_shape(cpuid->entries, cpuid->nent, vcpu->index, vmm->cfg->cpus, &vmm->kvm.cpuid);
+	rc = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	free(cpuid);
+	if (!rc)
+		rc = boot_cpu_setup_common(vcpu->fd);
+	/* Only the bootstrap processor starts at the kernel; the others wait for INIT/SIPI. */
+	if (!rc && vcpu->index == 0)
+		rc = boot_cpu_setup_bsp(vcpu->fd, entry->rip, entry->zero_page);
+	if (rc)
+		log_error("vCPU %u set-up: %s", vcpu->index, strerror(-rc));
+	return rc;
+}
+
+static void vmm_vcpu_stop(void *ctx, enum vcpu_stop_reason reason, const char *why)
+{
+	struct vmm *vmm = ctx;
+	static const int status[] = {
+		[VCPU_STOP_POWEROFF] = VMM_EXIT_OK,
+		[VCPU_STOP_REBOOT] = VMM_EXIT_OK,
+		[VCPU_STOP_PANIC] = VMM_EXIT_PANIC,
+		[VCPU_STOP_FATAL] = VMM_EXIT_RUNTIME,
+	};
+
+	vmm_request_stop(vmm, status[reason], why);
+}
+
+static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entry)
+{
+	struct kvm_cpuid2 *supported = NULL;
+	int rc = cpuid_supported(vmm->kvm.fd, &supported);
+
+	if (rc) {
+		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+		return rc;
+	}
+	vmm->vcpu_env = (struct vcpu_env){.pio = &vmm->pio,
+					  .mmio = &vmm->mmio,
+					  .stop = vmm_vcpu_stop,
+					  .stop_ctx = vmm,
+					  .run_size = vmm->kvm.run_size};
+	vmm->vcpus = calloc(vmm->cfg->cpus, sizeof(*vmm->vcpus));
+	if (!vmm->vcpus)
+		rc = -ENOMEM;
+	for (unsigned i = 0; !rc && i < vmm->cfg->cpus; i++) {
+		rc = vcpu_init(&vmm->vcpus[i], vmm->vm_fd, i, &vmm->vcpu_env);
+		if (rc) {
+			log_error("vCPU %u: KVM_CREATE_VCPU: %s", i, strerror(-rc));
+			break;
+		}
+		vmm->nvcpus_ready = i + 1;
+		rc = vmm_setup_vcpu(vmm, &vmm->vcpus[i], supported, entry);
+	}
+	free(supported);
+	return rc;
+}
+
+int vmm_create(struct vmm **out, const struct vm_config *cfg)
+{
+	struct linux_boot_entry entry;
+	struct vmm *vmm = calloc(1, sizeof(*vmm));
+	int rc;
+
+	if (!vmm)
+		return -ENOMEM;
+	vmm->cfg = cfg;
+	vmm->start_ns = now_ns();
+	vmm->vm_fd = vmm->stop_efd = vmm->serial_efd = vmm->signal_fd = -1;
+	vmm->mem.memfd = -1;
+	vmm->loop.epfd = -1;
+	rc = kvm_sys_open(&vmm->kvm, KVM_DEVICE);
+	if (!rc)
+		rc = vmm_check_host(vmm);
+	if (!rc)
+		rc = vmm_create_vm(vmm);
+	if (!rc)
+		rc = vmm_create_memory(vmm);
+	if (!rc)
+		rc = vmm_create_devices(vmm);
+	if (!rc)
+		rc = vmm_load_guest(vmm, &entry);
+	if (!rc)
+		rc = vmm_create_vcpus(vmm, &entry);
+	if (rc) {
+		vmm_destroy(vmm);
+		return rc;
+	}
+	*out = vmm;
+	return 0;
+}
+
+void vmm_destroy(struct vmm *vmm)
+{
+	if (!vmm)
+		return;
+	/* vCPU threads first: nothing may touch devices or memory once they are gone. */
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_kick(&vmm->vcpus[i]);
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_fini(&vmm->vcpus[i]);
+	free(vmm->vcpus);
+	pvpanic_destroy(vmm->pvpanic);
+	i8042_destroy(vmm->i8042);
+	acpi_pm_destroy(vmm->acpi_pm);
+	serial_destroy(vmm->serial);
+	if (vmm->serial_efd >= 0)
+		close(vmm->serial_efd);
+	guest_mem_fini(&vmm->mem);
+	if (vmm->vm_fd >= 0)
+		close(vmm->vm_fd);
+	kvm_sys_close(&vmm->kvm);
+	term_restore(&vmm->term);
+	free(vmm);
+}

@@ -1,0 +1,82 @@
+/* One VM: everything it owns, the boot sequence that builds it, and the loop that runs it. */
+#ifndef AZOTE_VMM_VMM_H
+#define AZOTE_VMM_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/vm_config.h"
+#include "kvm/guest_mem.h"
+#include "kvm/iobus.h"
+#include "kvm/kvm_sys.h"
+#include "kvm/vcpu.h"
+#include "util/escape.h"
+#include "util/evloop.h"
+#include "util/term.h"
+
+/* Process exit statuses (documented in --help and the README). */
+enum vmm_exit_status {
+	VMM_EXIT_OK = 0,        /* guest powered off or rebooted, or SIGTERM */
+	VMM_EXIT_RUNTIME = 1,   /* KVM failed while the guest ran */
+	VMM_EXIT_BAD_INPUT = 2, /* bad input or set-up failure: nothing ran */
+	VMM_EXIT_PANIC = 3,     /* the guest kernel panicked */
+};
+
+struct serial;
+struct acpi_pm;
+struct i8042;
+struct pvpanic;
+
+struct vmm {
+	const struct vm_config *cfg;
+	struct kvm_sys kvm;
+	int vm_fd;
+	struct guest_mem mem;
+	struct iobus pio;
+	struct iobus mmio;
+	struct vcpu_env vcpu_env;
+	struct vcpu *vcpus;
+	unsigned nvcpus_ready; /* vCPUs created so far: what vmm_destroy must undo */
+
+	struct serial *serial;
+	struct acpi_pm *acpi_pm;
+	struct i8042 *i8042;
+	struct pvpanic *pvpanic;
+
+	/* Event loop (main thread): console input, signals, stop requests, serial output. */
+	struct evloop loop;
+	int stop_efd;   /* written by vCPU threads and devices to ask the loop to end the VM */
+	int serial_efd; /* written by the serial device when output is waiting */
+	int signal_fd;
+	bool stdin_watched;
+	bool stdin_paused; /* the guest's RX FIFO is full: stdin waits in the kernel */
+	struct term term;
+	struct escape escape;
+	uint8_t console_pending[ESCAPE_OUT_MAX(32)]; /* filtered input the RX FIFO has not taken */
+	size_t console_off, console_len;
+
+	/* The first stop request wins; later ones (other vCPUs) are ignored. */
+	int stop_claimed;
+	int exit_status;
+	char stop_msg[160];
+	uint64_t start_ns;
+};
+
+/* Build the VM described by cfg: KVM objects, RAM, devices, ACPI, kernel, vCPUs. Returns 0, or
+ * -errno after logging what went wrong (the caller exits with VMM_EXIT_BAD_INPUT). */
+__attribute__((warn_unused_result)) int vmm_create(struct vmm **out, const struct vm_config *cfg);
+
+/* Run the guest until it powers off, reboots, panics, fails or the process is told to stop.
+ * Returns the process exit status. */
+int vmm_run(struct vmm *vmm);
+
+/* Stop and free everything, in reverse order of creation. Accepts NULL. */
+void vmm_destroy(struct vmm *vmm);
+
+/* Ask the loop to end the VM with status; safe from any thread; the first call wins. */
+void vmm_request_stop(struct vmm *vmm, int status, const char *msg);
+
+/* Restore the terminal (async-signal-safe); for fatal paths. */
+void vmm_restore_terminal(struct vmm *vmm);
+
+#endif

@@ -1,0 +1,203 @@
+/* The VMM's event loop: console input, signals, stop requests and batched serial output. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices/serial.h"
+#include "util/log.h"
+#include "vmm/vmm.h"
+
+void vmm_request_stop(struct vmm *vmm, int status, const char *msg)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	if (!__atomic_compare_exchange_n(&vmm->stop_claimed, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	vmm->exit_status = status;
+	snprintf(vmm->stop_msg, sizeof(vmm->stop_msg), "%s", msg);
+	if (write(vmm->stop_efd, &one, sizeof(one)) < 0)
+		return; /* cannot fail for a fresh eventfd; nothing better to do on a vCPU thread */
+}
+
+void vmm_restore_terminal(struct vmm *vmm)
+{
+	term_restore(&vmm->term);
+}
+
+static void vmm_on_stop(void *opaque, int fd, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("stop eventfd: %s", strerror(errno));
+	evloop_stop(&vmm->loop);
+}
+
+static void vmm_on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	struct signalfd_siginfo si;
+	char msg[64];
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(msg, sizeof(msg), "stopped by %s", sigabbrev_np((int)si.ssi_signo) ?: "signal");
+	vmm_request_stop(vmm, VMM_EXIT_OK, msg);
+}
+
+/* Offer pending console input to the guest; pause stdin while the RX FIFO is full (the serial
+ * notifies once when the guest makes room). */
+static void vmm_console_push(struct vmm *vmm)
+{
+	vmm->console_off += serial_receive(vmm->serial, vmm->console_pending + vmm->console_off,
+					   vmm->console_len - vmm->console_off);
+	if (vmm->console_off < vmm->console_len) {
+		if (!vmm->stdin_paused && !evloop_mod(&vmm->loop, STDIN_FILENO, 0))
+			vmm->stdin_paused = true;
+		return;
+	}
+	vmm->console_off = vmm->console_len = 0;
+	if (vmm->stdin_paused && vmm->stdin_watched && serial_rx_space(vmm->serial) &&
+	    !evloop_mod(&vmm->loop, STDIN_FILENO, EPOLLIN))
+		vmm->stdin_paused = false;
+}
+
+static void vmm_on_stdin(void *opaque, int fd, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint8_t in[32];
+	unsigned actions = 0;
+	ssize_t n = read(fd, in, sizeof(in));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* End of input (a pipe or /dev/null): the guest keeps running without a console. */
+		evloop_del(&vmm->loop, fd);
+		vmm->stdin_watched = false;
+		return;
+	}
+	vmm->console_len = escape_feed(&vmm->escape, in, (size_t)n, vmm->console_pending, &actions);
+	vmm->console_off = 0;
+	if ((actions & ESCAPE_HELP) &&
+	    write(STDERR_FILENO, escape_help(), strlen(escape_help())) < 0)
+		log_warn("console: cannot print the escape help");
+	if (actions & ESCAPE_QUIT) {
+		vmm_request_stop(vmm, VMM_EXIT_OK, "console escape: quit");
+		return;
+	}
+	vmm_console_push(vmm);
+}
+
+static void vmm_on_serial(void *opaque, int fd, uint32_t events)
+{
+	struct vmm *vmm = opaque;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	serial_flush(vmm->serial);
+	vmm_console_push(vmm);
+}
+
+static int vmm_loop_setup(struct vmm *vmm)
+{
+	sigset_t set;
+	int rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	/* Blocked before the vCPU threads start, so they inherit the mask and only the loop
+	 * receives these, through the signalfd. */
+	rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (rc)
+		return -rc;
+	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	vmm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vmm->signal_fd < 0 || vmm->stop_efd < 0)
+		return -errno;
+	rc = evloop_init(&vmm->loop);
+	if (!rc)
+		rc = evloop_add(&vmm->loop, vmm->stop_efd, EPOLLIN, vmm_on_stop, vmm);
+	if (!rc)
+		rc = evloop_add(&vmm->loop, vmm->signal_fd, EPOLLIN, vmm_on_signal, vmm);
+	if (!rc)
+		rc = evloop_add(&vmm->loop, vmm->serial_efd, EPOLLIN, vmm_on_serial, vmm);
+	if (rc)
+		return rc;
+	/* stdin may be a file or closed (epoll refuses those): then there is no console input. */
+	vmm->stdin_watched =
+		!evloop_add(&vmm->loop, STDIN_FILENO, EPOLLIN, vmm_on_stdin, vmm);
+	if (vmm->stdin_watched && term_raw_enter(&vmm->term, STDIN_FILENO) == 0)
+		log_info("console on this terminal; Ctrl-A x quits");
+	return vcpu_signals_init();
+}
+
+static void vmm_print_exit_stats(struct vmm *vmm)
+{
+	uint64_t total[VCPU_EXIT_REASONS] = {0}, all = 0;
+	char line[768];
+	int n = 0;
+	const char *t0 = getenv("AZOTE_T0");
+
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		for (unsigned r = 0; r < VCPU_EXIT_REASONS; r++)
+			total[r] += vmm->vcpus[i].exits[r];
+	for (unsigned r = 0; r < VCPU_EXIT_REASONS; r++) {
+		all += total[r];
+		if (total[r] && n < (int)sizeof(line) - 64)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%llu",
+				      vcpu_exit_name(r), (unsigned long long)total[r]);
+	}
+	log_info("exits: total=%llu%s", (unsigned long long)all, line);
+	/* AZOTE_T0 is the launcher's $EPOCHREALTIME just before exec (bench/ sets it). */
+	if (t0 && vmm->nvcpus_ready) {
+		double exec_s = strtod(t0, NULL);
+		double run_s = (double)vmm->vcpus[0].first_run_ns / 1e9;
+		log_info("exec to first KVM_RUN: %.3f ms", (run_s - exec_s) * 1e3);
+	}
+}
+
+int vmm_run(struct vmm *vmm)
+{
+	int rc = vmm_loop_setup(vmm);
+
+	for (unsigned i = 0; !rc && i < vmm->nvcpus_ready; i++)
+		rc = vcpu_start(&vmm->vcpus[i]);
+	if (!rc)
+		rc = evloop_run(&vmm->loop);
+	if (rc)
+		vmm_request_stop(vmm, VMM_EXIT_RUNTIME, strerror(-rc));
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_kick(&vmm->vcpus[i]);
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_fini(&vmm->vcpus[i]);
+	serial_flush(vmm->serial);
+	term_restore(&vmm->term);
+	if (vmm->exit_status == VMM_EXIT_OK)
+		log_info("%s", vmm->stop_msg);
+	else
+		log_error("%s", vmm->stop_msg);
+	if (vmm->cfg->exit_stats)
+		vmm_print_exit_stats(vmm);
+	evloop_fini(&vmm->loop);
+	if (vmm->signal_fd >= 0)
+		close(vmm->signal_fd);
+	if (vmm->stop_efd >= 0)
+		close(vmm->stop_efd);
+	vmm->signal_fd = vmm->stop_efd = -1;
+	return vmm->exit_status;
+}

@@ -1,0 +1,144 @@
+/* Size parsing, CLI parsing and configuration checks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config/vm_config.h"
+#include "util/size.h"
+
+static void test_size_units(void **state)
+{
+	uint64_t v;
+	(void)state;
+	assert_int_equal(size_parse("256M", &v), 0);
+	assert_int_equal(v, 256ull << 20);
+	assert_int_equal(size_parse("2G", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(size_parse("2GiB", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(size_parse("512k", &v), 0);
+	assert_int_equal(v, 512ull << 10);
+	assert_int_equal(size_parse("1T", &v), 0);
+	assert_int_equal(v, 1ull << 40);
+	assert_int_equal(size_parse("128", &v), 0); /* no unit: MiB */
+	assert_int_equal(v, 128ull << 20);
+}
+
+static void test_size_rejects(void **state)
+{
+	uint64_t v;
+	(void)state;
+	const char *bad[] = {"", "M", "-1M", " 1M", "1 M", "1X", "1MM", "0x10", "1.5G", "+1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(size_parse(bad[i], &v), -EINVAL);
+	assert_int_equal(size_parse(NULL, &v), -EINVAL);
+	assert_int_equal(size_parse("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(size_parse("17179869184T", &v), -ERANGE);
+}
+
+static void test_uint_parse(void **state)
+{
+	uint64_t v;
+	(void)state;
+	assert_int_equal(uint_parse("4", 1, 8, &v), 0);
+	assert_int_equal(v, 4);
+	assert_int_equal(uint_parse("0", 1, 8, &v), -ERANGE);
+	assert_int_equal(uint_parse("9", 1, 8, &v), -ERANGE);
+	assert_int_equal(uint_parse("4x", 1, 8, &v), -EINVAL);
+	assert_int_equal(uint_parse("", 1, 8, &v), -EINVAL);
+}
+
+static enum cli_result parse(struct vm_config *cfg, struct config_error *err, int argc,
+			     char **argv)
+{
+	return cli_parse(argc, argv, cfg, err);
+}
+
+static void test_cli_defaults(void **state)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	char *argv[] = {"azote", "--kernel", "/k", NULL};
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, 3, argv), CLI_OK);
+	assert_string_equal(cfg.kernel_path, "/k");
+	assert_null(cfg.initrd_path);
+	assert_int_equal(cfg.cpus, 1);
+	assert_int_equal(cfg.mem_bytes, 128ull << 20);
+	assert_non_null(strstr(cfg.cmdline, "console=ttyS0"));
+}
+
+static void test_cli_full(void **state)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	char *argv[] = {"azote", "--kernel", "/k", "--initrd", "/i", "--cmdline", "quiet",
+			"--cpus", "2", "--mem=256M", NULL};
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, 10, argv), CLI_OK);
+	assert_string_equal(cfg.initrd_path, "/i");
+	assert_string_equal(cfg.cmdline, "quiet");
+	assert_int_equal(cfg.cpus, 2);
+	assert_int_equal(cfg.mem_bytes, 256ull << 20);
+}
+
+static void expect_error(char **argv, int argc, const char *words)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	assert_int_equal(parse(&cfg, &err, argc, argv), CLI_ERROR);
+	if (!strstr(err.msg, words))
+		fail_msg("error '%s' does not mention '%s'", err.msg, words);
+}
+
+static void test_cli_errors(void **state)
+{
+	(void)state;
+	char *a1[] = {"azote", NULL};
+	expect_error(a1, 1, "--kernel");
+	char *a2[] = {"azote", "--kernel", "/k", "--cpus", "0", NULL};
+	expect_error(a2, 5, "--cpus 0");
+	char *a3[] = {"azote", "--kernel", "/k", "--cpus", "x", NULL};
+	expect_error(a3, 5, "--cpus x");
+	char *a4[] = {"azote", "--kernel", "/k", "--mem", "0", NULL};
+	expect_error(a4, 5, "--mem");
+	char *a5[] = {"azote", "--kernel", "/k", "--bogus", NULL};
+	expect_error(a5, 4, "unknown option '--bogus'");
+	char *a6[] = {"azote", "--kernel", NULL};
+	expect_error(a6, 2, "--kernel needs a value");
+	char *a7[] = {"azote", "--kernel", "/k", "extra", NULL};
+	expect_error(a7, 4, "unexpected argument 'extra'");
+	char *a8[] = {"azote", "--kernel", "/k", "--cpus", "300", NULL};
+	expect_error(a8, 5, "at most");
+	char *a9[] = {"azote", "--kernel", "/k", "--mem", "lots", NULL};
+	expect_error(a9, 5, "not a size");
+}
+
+static void test_check_host(void **state)
+{
+	struct vm_config cfg = {.kernel_path = "/k", .cpus = 4, .mem_bytes = 1ull << 40};
+	struct config_error err;
+	(void)state;
+	assert_int_equal(vm_config_check_host(&cfg, 2, 24ull << 30, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "at most 2"));
+	cfg.cpus = 2;
+	assert_int_equal(vm_config_check_host(&cfg, 2, 24ull << 30, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "1024 GiB"));
+	cfg.mem_bytes = 1ull << 30;
+	assert_int_equal(vm_config_check_host(&cfg, 2, 24ull << 30, &err), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_size_units),   cmocka_unit_test(test_size_rejects),
+		cmocka_unit_test(test_uint_parse),   cmocka_unit_test(test_cli_defaults),
+		cmocka_unit_test(test_cli_full),     cmocka_unit_test(test_cli_errors),
+		cmocka_unit_test(test_check_host),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
