@@ -54,6 +54,18 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/boot.sh
 
+# libFuzzer targets for parsers of untrusted bytes; FUZZ_SECONDS per target (default 60).
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f $(CORE_SRC) -lpthread || exit 1; \
+	  mkdir -p build-fuzz/$$n.corpus; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/$$n.corpus || exit 1; \
+	done
+
 format:
 	clang-format -i $$(find src tests fuzz -name '*.[ch]')
 

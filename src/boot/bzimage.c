@@ -55,12 +55,14 @@ static int bzimage_fail(struct bzimage_error *err, const char *fmt, ...)
 	return -ENOEXEC;
 }
 
-static int bzimage_check_magic(const uint8_t *img, size_t len, struct bzimage_error *err)
+static int bzimage_check_magic(const uint8_t *img, size_t len, uint64_t file_len,
+			       struct bzimage_error *err)
 {
 	if (len >= 4 && !memcmp(img, "\177ELF", 4))
 		return bzimage_fail(err, "an ELF file (vmlinux); azote boots bzImage files");
-	if (len < HDR_MIN_LEN)
-		return bzimage_fail(err, "too short to be a kernel (%zu bytes)", len);
+	if (len < HDR_MIN_LEN || file_len < HDR_MIN_LEN)
+		return bzimage_fail(err, "too short to be a kernel (%llu bytes)",
+				    (unsigned long long)file_len);
 	if (rd(img, HDR_BOOT_FLAG, 2) != 0xaa55 || memcmp(img + HDR_MAGIC, "HdrS", 4))
 		return bzimage_fail(err, "not a bzImage (no boot-protocol header magic)");
 	return 0;
@@ -80,12 +82,12 @@ static uint64_t bzimage_load_addr(const uint8_t *img)
 	return pref;
 }
 
-int bzimage_parse(const uint8_t *img, size_t len, uint64_t lowmem_end, struct bzimage_info *info,
-		  struct bzimage_error *err)
+int bzimage_parse(const uint8_t *img, size_t len, uint64_t file_len, uint64_t lowmem_end,
+		  struct bzimage_info *info, struct bzimage_error *err)
 {
 	unsigned setup_sects;
 	uint64_t syssize;
-	int rc = bzimage_check_magic(img, len, err);
+	int rc = bzimage_check_magic(img, len, file_len, err);
 
 	if (rc)
 		return rc;
@@ -102,14 +104,15 @@ int bzimage_parse(const uint8_t *img, size_t len, uint64_t lowmem_end, struct bz
 	setup_sects = img[HDR_SETUP_SECTS] ? img[HDR_SETUP_SECTS] : 4;
 	info->setup_size = (size_t)(setup_sects + 1) * 512;
 	info->header_end = HDR_JUMP + 2 + img[HDR_JUMP + 1];
-	if (info->header_end > info->setup_size)
+	if (info->header_end > info->setup_size || info->header_end > len)
 		return bzimage_fail(err, "corrupt header (header runs past the setup code)");
 	syssize = (uint64_t)rd(img, HDR_SYSSIZE, 4) * 16;
-	if (info->setup_size >= len || syssize > len - info->setup_size)
+	if (info->setup_size >= file_len || syssize > file_len - info->setup_size)
 		return bzimage_fail(err,
-				    "truncated: the header describes %llu bytes, the file has %zu",
-				    (unsigned long long)(info->setup_size + syssize), len);
-	info->kernel_size = len - info->setup_size;
+				    "truncated: the header describes %llu bytes, the file has %llu",
+				    (unsigned long long)(info->setup_size + syssize),
+				    (unsigned long long)file_len);
+	info->kernel_size = file_len - info->setup_size;
 	info->load_addr = bzimage_load_addr(img);
 	info->init_size = rd(img, HDR_INIT_SIZE, 4);
 	if (info->init_size < info->kernel_size)

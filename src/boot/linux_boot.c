@@ -89,27 +89,43 @@ static int initrd_load(const struct guest_mem *mem, const struct bzimage_info *i
 		return -EFBIG;
 	}
 	*addr = (top - *size) & PAGE_MASK_4K;
-	rc = file_read_exact(fd, guest_mem_ptr(mem, *addr, *size), *size);
+	rc = file_read_exact(fd, guest_mem_ptr(mem, *addr, *size), *size, 0);
 	close(fd);
 	if (rc)
 		log_error("initrd %s: read failed: %s", path, strerror(-rc));
 	return rc;
 }
 
-static int kernel_read(const char *path, uint8_t **img, uint64_t *len)
+/* The kernel's setup header is read into hdr; the protected-mode part goes straight from the
+ * file into guest RAM once the header says where (one copy, no intermediate buffer). */
+static int kernel_load(const struct guest_mem *mem, const char *path, uint8_t *hdr,
+		       struct bzimage_info *info)
 {
-	int fd, rc = file_open_regular(path, "kernel image", KERNEL_MAX_BYTES, &fd, len);
+	struct bzimage_error err;
+	uint64_t len;
+	size_t hdr_len;
+	uint8_t *dst;
+	int fd, rc = file_open_regular(path, "kernel image", KERNEL_MAX_BYTES, &fd, &len);
 
 	if (rc)
 		return rc;
-	*img = malloc(*len);
-	rc = *img ? file_read_exact(fd, *img, *len) : -ENOMEM;
-	close(fd);
+	hdr_len = len < BZIMAGE_HEADER_MAX ? (size_t)len : BZIMAGE_HEADER_MAX;
+	rc = file_read_exact(fd, hdr, hdr_len, 0);
 	if (rc) {
 		log_error("kernel image %s: read failed: %s", path, strerror(-rc));
-		free(*img);
-		*img = NULL;
+		goto out;
 	}
+	rc = bzimage_parse(hdr, hdr_len, len, lowmem_end(mem), info, &err);
+	if (rc) {
+		log_error("kernel image %s: %s", path, err.msg);
+		goto out;
+	}
+	dst = guest_mem_ptr(mem, info->load_addr, info->kernel_size);
+	rc = dst ? file_read_exact(fd, dst, info->kernel_size, info->setup_size) : -EFAULT;
+	if (rc)
+		log_error("kernel image %s: loading failed: %s", path, strerror(-rc));
+out:
+	close(fd);
 	return rc;
 }
 
@@ -117,20 +133,13 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_request
 		    struct linux_boot_entry *entry)
 {
 	struct bzimage_info info;
-	struct bzimage_error err;
-	uint64_t len, initrd_addr = 0, initrd_size = 0;
-	uint8_t *img = NULL;
-	int rc = kernel_read(req->kernel_path, &img, &len);
+	uint64_t initrd_addr = 0, initrd_size = 0;
+	uint8_t *img = malloc(BZIMAGE_HEADER_MAX);
+	int rc = img ? kernel_load(mem, req->kernel_path, img, &info) : -ENOMEM;
 
 	if (rc)
-		return rc;
-	rc = bzimage_parse(img, len, lowmem_end(mem), &info, &err);
-	if (rc) {
-		log_error("kernel image %s: %s", req->kernel_path, err.msg);
 		goto out;
-	}
-	rc = guest_mem_write(mem, info.load_addr, img + info.setup_size, info.kernel_size);
-	if (!rc && req->initrd_path)
+	if (req->initrd_path)
 		rc = initrd_load(mem, &info, req->initrd_path, &initrd_addr, &initrd_size);
 	if (!rc)
 		rc = cmdline_write(mem, &info, req->cmdline);

@@ -51,14 +51,14 @@ fail:
 	return rc;
 }
 
-int file_read_exact(int fd, void *buf, uint64_t len)
+int file_read_exact(int fd, void *buf, uint64_t len, uint64_t offset)
 {
 	uint8_t *p = buf;
 	uint64_t done = 0;
 
 	while (done < len) {
 		size_t chunk = len - done > (1u << 30) ? (1u << 30) : (size_t)(len - done);
-		ssize_t n = pread(fd, p + done, chunk, (off_t)done);
+		ssize_t n = pread(fd, p + done, chunk, (off_t)(offset + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

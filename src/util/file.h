@@ -10,7 +10,8 @@
 __attribute__((warn_unused_result)) int file_open_regular(const char *path, const char *what,
 							  uint64_t max, int *fd, uint64_t *size);
 
-/* Read exactly len bytes from fd at offset 0 into buf. 0, -EIO on a short file, or -errno. */
-__attribute__((warn_unused_result)) int file_read_exact(int fd, void *buf, uint64_t len);
+/* Read exactly len bytes from fd at offset into buf. 0, -EIO on a short file, or -errno. */
+__attribute__((warn_unused_result)) int file_read_exact(int fd, void *buf, uint64_t len,
+							uint64_t offset);
 
 #endif

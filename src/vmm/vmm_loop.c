@@ -146,10 +146,30 @@ static int vmm_loop_setup(struct vmm *vmm)
 	return vcpu_signals_init();
 }
 
+/* VmHWM and the split of resident memory: RssShmem is the guest's RAM (memfd) that the guest
+ * touched; RssAnon + RssFile is the VMM's own footprint. */
+static void vmm_print_memory_stats(void)
+{
+	static const char *const keys[] = {"VmHWM:", "RssAnon:", "RssFile:", "RssShmem:"};
+	unsigned long kib[4] = {0};
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		for (unsigned i = 0; i < 4; i++)
+			if (!strncmp(line, keys[i], strlen(keys[i])))
+				kib[i] = strtoul(line + strlen(keys[i]), NULL, 10);
+	fclose(f);
+	log_info("memory: peak_rss=%lu KiB own_rss=%lu KiB (anon=%lu file=%lu) guest_ram_touched=%lu KiB",
+		 kib[0], kib[1] + kib[2], kib[1], kib[2], kib[3]);
+}
+
 static void vmm_print_exit_stats(struct vmm *vmm)
 {
 	uint64_t total[VCPU_EXIT_REASONS] = {0}, all = 0;
-	char line[768];
+	char line[768] = "";
 	int n = 0;
 	const char *t0 = getenv("AZOTE_T0");
 
@@ -169,6 +189,7 @@ static void vmm_print_exit_stats(struct vmm *vmm)
 		double run_s = (double)vmm->vcpus[0].first_run_ns / 1e9;
 		log_info("exec to first KVM_RUN: %.3f ms", (run_s - exec_s) * 1e3);
 	}
+	vmm_print_memory_stats();
 }
 
 int vmm_run(struct vmm *vmm)

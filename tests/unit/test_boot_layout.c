@@ -50,7 +50,7 @@ static void test_bzimage_ok(void **state)
 	struct bzimage_error err;
 	uint8_t *img = fake_bzimage();
 	(void)state;
-	assert_int_equal(bzimage_parse(img, IMG_LEN, 128 << 20, &info, &err), 0);
+	assert_int_equal(bzimage_parse(img, IMG_LEN, IMG_LEN, 128 << 20, &info, &err), 0);
 	assert_int_equal(info.setup_size, 5 * 512);
 	assert_int_equal(info.kernel_size, IMG_LEN - 5 * 512);
 	assert_int_equal(info.load_addr, 0x1000000);
@@ -64,7 +64,7 @@ static void expect_refused(uint8_t *img, size_t len, const char *words)
 {
 	struct bzimage_info info;
 	struct bzimage_error err;
-	assert_int_equal(bzimage_parse(img, len, 128 << 20, &info, &err), -ENOEXEC);
+	assert_int_equal(bzimage_parse(img, len, len, 128 << 20, &info, &err), -ENOEXEC);
 	if (!strstr(err.msg, words))
 		fail_msg("'%s' does not mention '%s'", err.msg, words);
 }
@@ -97,7 +97,7 @@ static void test_bzimage_needs_ram(void **state)
 	struct bzimage_error err;
 	uint8_t *img = fake_bzimage();
 	(void)state;
-	assert_int_equal(bzimage_parse(img, IMG_LEN, 20 << 20, &info, &err), -ENOEXEC);
+	assert_int_equal(bzimage_parse(img, IMG_LEN, IMG_LEN, 20 << 20, &info, &err), -ENOEXEC);
 	assert_non_null(strstr(err.msg, "--mem"));
 	free(img);
 }
@@ -112,7 +112,7 @@ static void test_bzimage_random_bytes(void **state)
 	for (int round = 0; round < 200; round++) {
 		for (size_t i = 0; i < IMG_LEN; i++)
 			img[i] = (uint8_t)rand();
-		assert_int_equal(bzimage_parse(img, IMG_LEN, 1ull << 30, &info, &err), -ENOEXEC);
+		assert_int_equal(bzimage_parse(img, IMG_LEN, IMG_LEN, 1ull << 30, &info, &err), -ENOEXEC);
 	}
 	free(img);
 }
