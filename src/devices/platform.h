@@ -15,6 +15,7 @@ typedef void (*platform_event_fn)(void *ctx, enum platform_event event);
 #define PORT_I8042_DATA     0x60
 #define PORT_I8042_CMD      0x64
 #define PORT_COM1           0x3f8
+#define PORT_PCI_CONFIG_ADDR 0xcf8 /* PCI configuration mechanism #1 address latch (4 bytes) */
 #define PORT_ACPI_PM_BASE   0x600 /* PM1a_EVT (4 bytes), PM1a_CNT (2 bytes), RESET (1 byte) */
 #define PORT_ACPI_PM1A_EVT  0x600
 #define PORT_ACPI_PM1A_CNT  0x604

@@ -3,6 +3,7 @@
 #define AZOTE_KVM_IOBUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Called on a vCPU thread for an access at `offset` inside the registered range. On a read the
@@ -15,6 +16,15 @@ struct iobus_range {
 	uint64_t len;
 	iobus_handler_fn fn;
 	void *opaque;
+	const char *name; /* for statistics */
+	uint64_t hits;    /* accesses dispatched here (relaxed atomic; statistics only) */
+};
+
+/* Addresses no device claimed, counted per address for --exit-stats. */
+#define IOBUS_UNCLAIMED_SLOTS 16
+struct iobus_unclaimed {
+	uint64_t addr;
+	uint64_t count;
 };
 
 #define IOBUS_MAX_RANGES 64
@@ -24,12 +34,17 @@ struct iobus {
 	struct iobus_range ranges[IOBUS_MAX_RANGES];
 	unsigned count;
 	uint64_t unhandled; /* accesses that hit no range (written by vCPU threads, statistics only) */
+	struct iobus_unclaimed unclaimed[IOBUS_UNCLAIMED_SLOTS]; /* the first addresses seen */
 };
 
 /* Register [base, base+len) for fn. Returns 0, -EINVAL (empty/wrapping range), -EEXIST (overlap)
  * or -ENOSPC. */
 __attribute__((warn_unused_result)) int iobus_register(struct iobus *bus, uint64_t base, uint64_t len,
 						      iobus_handler_fn fn, void *opaque);
+/* Name the range that starts at base (for statistics). */
+void iobus_set_name(struct iobus *bus, uint64_t base, const char *name);
+/* Append "name=hits" for claimed ranges and "0xADDR=count" for unclaimed ones to buf. */
+void iobus_format_stats(const struct iobus *bus, char *buf, size_t len);
 
 /* Forward an access to the range that holds addr. Reads of unclaimed addresses return all ones,
  * as on real hardware; writes there are dropped. Returns true when a device claimed the access. */

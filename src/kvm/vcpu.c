@@ -68,6 +68,7 @@ int vcpu_init(struct vcpu *vcpu, int vm_fd, unsigned index, const struct vcpu_en
 		vcpu->fd = -1;
 		return rc;
 	}
+	coalesced_attach(env->coalesced, vcpu->run);
 	return 0;
 }
 
@@ -153,6 +154,8 @@ static void *vcpu_thread(void *arg)
 		}
 		vcpu->exits[vcpu->run->exit_reason < VCPU_EXIT_REASONS ? vcpu->run->exit_reason
 								       : VCPU_EXIT_REASONS - 1]++;
+		/* Queued writes happened before this exit: the device must see them first. */
+		coalesced_drain(vcpu->env->coalesced, vcpu->env->pio, vcpu->env->mmio);
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
@@ -183,13 +186,18 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	vcpu_kick(vcpu);
+	pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}
+
 void vcpu_fini(struct vcpu *vcpu)
 {
-	if (vcpu->thread_started) {
-		vcpu_kick(vcpu);
-		pthread_join(vcpu->thread, NULL);
-		vcpu->thread_started = false;
-	}
+	vcpu_join(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, (size_t)vcpu->env->run_size);
 	if (vcpu->fd >= 0)

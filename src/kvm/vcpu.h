@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kvm/coalesced.h"
 #include "kvm/iobus.h"
 
 /* KVM exit reasons are small integers; larger ones are counted in the last slot. */
@@ -27,6 +28,7 @@ typedef void (*vcpu_stop_fn)(void *ctx, enum vcpu_stop_reason reason, const char
 struct vcpu_env {
 	struct iobus *pio;
 	struct iobus *mmio;
+	struct coalesced *coalesced; /* replayed before every exit is handled */
 	vcpu_stop_fn stop;
 	void *stop_ctx;
 	int run_size;
@@ -51,6 +53,8 @@ __attribute__((warn_unused_result)) int vcpu_init(struct vcpu *vcpu, int vm_fd, 
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *vcpu);
 /* Make the vCPU leave KVM_RUN and its thread end (async; vcpu_fini joins). */
 void vcpu_kick(struct vcpu *vcpu);
+/* Wait for the thread of a kicked vCPU to end (no-op if it never started). */
+void vcpu_join(struct vcpu *vcpu);
 /* Join the thread (if started), unmap and close. Accepts a zeroed or failed vcpu. */
 void vcpu_fini(struct vcpu *vcpu);
 /* Install the (empty) signal handler that kicks vCPUs out of KVM_RUN. Once per process. */

@@ -142,6 +142,7 @@ static int vmm_register(struct vmm *vmm, uint64_t port, uint64_t len, iobus_hand
 {
 	int rc = iobus_register(&vmm->pio, port, len, fn, dev);
 
+	iobus_set_name(&vmm->pio, port, name);
 	if (rc)
 		log_error("%s: cannot claim ports %#llx+%llu: %s", name, (unsigned long long)port,
 			  (unsigned long long)len, strerror(-rc));
@@ -159,6 +160,12 @@ static int vmm_create_devices(struct vmm *vmm)
 	rc = serial_create(&vmm->serial, STDOUT_FILENO, vmm->serial_efd, vmm_serial_irq, vmm);
 	if (!rc)
 		rc = vmm_register(vmm, PORT_COM1, SERIAL_NPORTS, serial_io, vmm->serial, "serial");
+	/* Writes that need no immediate answer are queued by KVM without an exit and replayed
+	 * before the next exit: bytes sent to the UART, and the PCI config address latch, which
+	 * Linux writes before each of the thousands of config reads of its early bus scans. */
+	if (!rc && (coalesced_add_pio(&vmm->coalesced, vmm->vm_fd, PORT_COM1, 1) ||
+		    coalesced_add_pio(&vmm->coalesced, vmm->vm_fd, PORT_PCI_CONFIG_ADDR, 4)))
+		log_debug("no coalesced port I/O: every such write exits");
 	if (!rc)
 		rc = acpi_pm_create(&vmm->acpi_pm, vmm_platform_event, vmm);
 	if (!rc)
@@ -169,9 +176,9 @@ static int vmm_create_devices(struct vmm *vmm)
 	if (!rc)
 		rc = i8042_create(&vmm->i8042, vmm_platform_event, vmm);
 	if (!rc)
-		rc = vmm_register(vmm, PORT_I8042_DATA, 1, i8042_data_io, vmm->i8042, "i8042");
+		rc = vmm_register(vmm, PORT_I8042_DATA, 1, i8042_data_io, vmm->i8042, "i8042-data");
 	if (!rc)
-		rc = vmm_register(vmm, PORT_I8042_CMD, 1, i8042_cmd_io, vmm->i8042, "i8042");
+		rc = vmm_register(vmm, PORT_I8042_CMD, 1, i8042_cmd_io, vmm->i8042, "i8042-cmd");
 	if (!rc)
 		rc = pvpanic_create(&vmm->pvpanic, vmm_platform_event, vmm);
 	if (!rc)
@@ -258,6 +265,7 @@ static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entr
 	}
 	vmm->vcpu_env = (struct vcpu_env){.pio = &vmm->pio,
 					  .mmio = &vmm->mmio,
+					  .coalesced = &vmm->coalesced,
 					  .stop = vmm_vcpu_stop,
 					  .stop_ctx = vmm,
 					  .run_size = vmm->kvm.run_size};
@@ -287,12 +295,14 @@ int vmm_create(struct vmm **out, const struct vm_config *cfg)
 		return -ENOMEM;
 	vmm->cfg = cfg;
 	vmm->start_ns = now_ns();
-	vmm->vm_fd = vmm->stop_efd = vmm->serial_efd = vmm->signal_fd = -1;
+	vmm->vm_fd = vmm->stop_efd = vmm->serial_efd = vmm->signal_fd = vmm->drain_tfd = -1;
 	vmm->mem.memfd = -1;
 	vmm->loop.epfd = -1;
 	rc = kvm_sys_open(&vmm->kvm, KVM_DEVICE);
 	if (!rc)
 		rc = vmm_check_host(vmm);
+	if (!rc)
+		coalesced_init(&vmm->coalesced, vmm->kvm.fd, vmm->kvm.run_size);
 	if (!rc)
 		rc = vmm_create_vm(vmm);
 	if (!rc)
@@ -321,6 +331,7 @@ void vmm_destroy(struct vmm *vmm)
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
 		vcpu_fini(&vmm->vcpus[i]);
 	free(vmm->vcpus);
+	coalesced_fini(&vmm->coalesced);
 	pvpanic_destroy(vmm->pvpanic);
 	i8042_destroy(vmm->i8042);
 	acpi_pm_destroy(vmm->acpi_pm);

@@ -34,6 +34,7 @@ struct vmm {
 	struct guest_mem mem;
 	struct iobus pio;
 	struct iobus mmio;
+	struct coalesced coalesced; /* serial THR writes that do not exit */
 	struct vcpu_env vcpu_env;
 	struct vcpu *vcpus;
 	unsigned nvcpus_ready; /* vCPUs created so far: what vmm_destroy must undo */
@@ -48,6 +49,7 @@ struct vmm {
 	int stop_efd;   /* written by vCPU threads and devices to ask the loop to end the VM */
 	int serial_efd; /* written by the serial device when output is waiting */
 	int signal_fd;
+	int drain_tfd;  /* periodic replay of coalesced writes a halted guest left queued */
 	bool stdin_watched;
 	bool stdin_paused; /* the guest's RX FIFO is full: stdin waits in the kernel */
 	struct term term;
