@@ -3,7 +3,7 @@
 CC      ?= cc
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
 LDLIBS  += -lpthread
 
@@ -32,6 +32,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libazote.a
 
 unit: $(UNIT_BIN)
 
+# bench/launch: starts a VMM and reports its start/exit instants and peak RSS (bench/boot.sh).
+$(BUILD)/bench/launch: bench/launch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
 deps:
 	@scripts/deps.sh
 
@@ -51,8 +56,8 @@ run: deps
 	@scripts/run-demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@bench/boot.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/launch
+	@BUILD=$(BUILD) bench/boot.sh
 
 # libFuzzer targets for parsers of untrusted bytes; FUZZ_SECONDS per target (default 60).
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))

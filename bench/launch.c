@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* The child writes its exec instant here; the parent reads it after the child is gone. */
-	start = mmap(NULL, sizeof(*start), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	start =
+	    mmap(NULL, sizeof(*start), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (start == MAP_FAILED) {
 		perror("launch: mmap");
 		return 2;
@@ -113,8 +114,8 @@ int main(int argc, char **argv)
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	launch_format_time(start, s_start, sizeof(s_start));
 	launch_format_time(&end, s_end, sizeof(s_end));
-	fprintf(out, "start=%s end=%s status=%d maxrss_kib=%ld timed_out=%d\n", s_start, s_end, code,
-		ru.ru_maxrss, timed_out);
+	fprintf(out, "start=%s end=%s status=%d maxrss_kib=%ld timed_out=%d\n", s_start, s_end,
+		code, ru.ru_maxrss, timed_out);
 	if (fclose(out)) {
 		perror("launch: result file");
 		return 2;

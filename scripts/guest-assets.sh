@@ -7,7 +7,7 @@
 # stock 6.1 kernel, its 6.1 cloud kernel, the 6.12 cloud kernel that runs the KVM
 # lab (scripts/lab.sh), and busybox-static, into a cache outside the repository:
 # ${AZOTE_CACHE:-~/.cache/azote}. The download happens once; AZOTE_REFRESH=1 asks
-# apt again and re-fetches. Derived files are rebuilt whenever this script or the
+# apt (its current lists) again and re-fetches if a kernel changed. Derived files are rebuilt whenever this script or the
 # fetched packages change. The cache then holds:
 #   vmlinuz              stock Debian 6.1 kernel (linux-image-amd64's dependency)
 #   vmlinuz-cloud        Debian 6.1 cloud kernel (linux-image-cloud-amd64's)
@@ -71,9 +71,15 @@ fetch_packages() {
     stock=$(kernel_package linux-image-amd64)
     cloud=$(kernel_package linux-image-cloud-amd64)
     lab=$(kernel_package linux-image-6.12-cloud-amd64)
-    [ -n "$stock" ] && [ -n "$cloud" ] && [ -n "$lab" ] ||
+    if [ -z "$stock" ] || [ -z "$cloud" ] || [ -z "$lab" ]; then
         die "apt does not know linux-image-amd64, linux-image-cloud-amd64 and linux-image-6.12-cloud-amd64 (Debian 12 sources needed)"
+    fi
 
+    # AZOTE_REFRESH=1 with nothing new: keep what we have.
+    if [ -f "$CACHE/packages" ] && [ -d "$CACHE/root" ] &&
+        [ "$(printf 'stock=%s\ncloud=%s\nlab=%s' "${stock#linux-image-}" "${cloud#linux-image-}" "${lab#linux-image-}")" = "$(cat "$CACHE/packages")" ]; then
+        return 0
+    fi
     local tmp
     tmp=$(mktemp -d "$CACHE/.fetch.XXXXXX")
     log "downloading $stock $cloud $lab busybox-static"

@@ -138,7 +138,7 @@ build_run_archive() {
     for b in "${BINS[@]}"; do stage_binary "$b"; done
     for spec in "${FILES[@]}"; do
         src=${spec%%:*} dest=${spec#*:}
-        [ "$src" != "$spec" ] && [ -n "$dest" ] && [ "${dest#/}" != "$dest" ] || die "-f wants SRC:/ABSOLUTE/DEST, got $spec"
+        case $spec:$dest in *:*:/?*) ;; *) die "-f wants SRC:/ABSOLUTE/DEST, got $spec" ;; esac
         [ -e "$src" ] || die "no such file: $src"
         mkdir -p "$r$(dirname "$dest")"
         ln -sfn "$(readlink -f "$src")" "$r$dest"
@@ -155,6 +155,7 @@ build_base
 # The console is multiplexed with the QEMU monitor (Ctrl-A x quits, Ctrl-A c monitor);
 # ^C goes to the lab. No -nographic: that turns on SeaBIOS's serial console, which
 # clears the terminal.
+# shellcheck disable=SC2054 # commas are QEMU's, not array separators
 QEMU=(qemu-system-x86_64 -M q35,accel=tcg -cpu max -m "$MEM" -smp "$SMP"
     -nodefaults -no-user-config -display none -no-reboot
     -chardev stdio,id=console,mux=on,signal=off -serial chardev:console

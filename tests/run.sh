@@ -22,6 +22,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(realpath -m "${BUILD:-$ROOT/build}")
+export BUILD
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/azote-tests.XXXXXX")
 trap 'rm -rf "$LOGS"' EXIT
 
@@ -49,7 +50,7 @@ stage_unit() {
     done
     one=$LOGS/unit.one
     for bin in "$BUILD"/tests/test_*; do
-        [ -f "$bin" ] && [ -x "$bin" ] || continue
+        [[ -f $bin && -x $bin ]] || continue
         case $bin in *.d | *.o) continue ;; esac
         name=$(basename "$bin")
         echo "# ---- $name"
@@ -67,7 +68,7 @@ stage_unit() {
 
 stage_host() {
     echo "=== host tests (tests/host)"
-    AZOTE=$BUILD/azote BUILD=$BUILD "$ROOT/tests/lib/run-scripts.sh" "$ROOT/tests/host" 2>&1 |
+    AZOTE=$BUILD/azote "$ROOT/tests/lib/run-scripts.sh" "$ROOT/tests/host" 2>&1 |
         tee "$LOGS/host"
     grep -q '^# run-scripts: done' "$LOGS/host" || fail_line host "host tests did not finish"
 }

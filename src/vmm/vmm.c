@@ -52,9 +52,6 @@ static int vmm_check_host(struct vmm *vmm)
 		log_error("%s", err.msg);
 		return -EINVAL;
 	}
-	if (!vmm->kvm.hw_virt)
-		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
-			 "emulation only); the guest will run very slowly");
 	return 0;
 }
 

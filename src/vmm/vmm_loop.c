@@ -168,7 +168,8 @@ static int vmm_loop_setup(struct vmm *vmm)
 	/* stdin may be a file or closed (epoll refuses those): then there is no console input. */
 	vmm->stdin_watched =
 		!evloop_add(&vmm->loop, STDIN_FILENO, EPOLLIN, vmm_on_stdin, vmm);
-	if (vmm->stdin_watched && term_raw_enter(&vmm->term, STDIN_FILENO) == 0)
+	if (vmm->stdin_watched && isatty(STDIN_FILENO) &&
+	    term_raw_enter(&vmm->term, STDIN_FILENO) == 0)
 		log_info("console on this terminal; Ctrl-A x quits");
 	return vcpu_signals_init();
 }
@@ -226,6 +227,11 @@ static void vmm_print_exit_stats(struct vmm *vmm)
 int vmm_run(struct vmm *vmm)
 {
 	int rc = vmm_loop_setup(vmm);
+
+	/* Said once the VM is built, so that bad input gets its one-line error alone. */
+	if (!vmm->kvm.hw_virt)
+		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
+			 "emulation only); the guest will run very slowly");
 
 	for (unsigned i = 0; !rc && i < vmm->nvcpus_ready; i++)
 		rc = vcpu_start(&vmm->vcpus[i]);

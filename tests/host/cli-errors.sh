@@ -104,6 +104,7 @@ UNSHARE=(unshare -m)
 [ "$IS_ROOT" = 1 ] || UNSHARE=(unshare -r -m)
 if "${UNSHARE[@]}" true 2>/dev/null; then
     # Swap /dev for a tmpfs holding only the basic character devices.
+    # shellcheck disable=SC2016 # expanded by the inner shell
     expect_bad_input "no /dev/kvm" 'kvm' -- "${UNSHARE[@]}" sh -c '
         mkdir -p "$1/dev" && mount -t tmpfs tmpfs "$1/dev" &&
         for n in null zero full random urandom; do

@@ -9,11 +9,12 @@
 # The guest initramfs's /init prints AZOTE-GUEST-READY, runs the kernel parameter
 # azote_run="..." and prints AZOTE-RUN-EXIT <status> (scripts/guest-assets.sh).
 set -uo pipefail
+# shellcheck disable=SC1091 # tests/lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 AZOTE=${AZOTE:-azote}
 GUEST=${AZOTE_GUEST:-/lab/guest}
-BOOT_TIMEOUT=${AZOTE_BOOT_TIMEOUT:-180}
+BOOT_TIMEOUT=${AZOTE_BOOT_TIMEOUT:-120}
 INITRD=$GUEST/initramfs.cpio.gz
 CMDLINE="console=ttyS0 quiet"
 

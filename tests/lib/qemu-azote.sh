@@ -11,7 +11,7 @@
 # beyond the exit statuses and markers the tests check.
 set -uo pipefail
 
-kernel= initrd= cmdline= cpus=1 mem=256M
+kernel='' initrd='' cmdline='' cpus=1 mem=256M
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Result helpers for azote's shell tests (tests/host/*.sh, tests/integration/*.sh).
 # Source it from bash. Every check prints one TAP-like line that tests/run.sh counts:
 #   ok - NAME
