@@ -155,8 +155,11 @@ build_base
 # The console is multiplexed with the QEMU monitor (Ctrl-A x quits, Ctrl-A c monitor);
 # ^C goes to the lab. No -nographic: that turns on SeaBIOS's serial console, which
 # clears the terminal.
+# TCG runs single-threaded (LAB_TCG_THREAD=multi to change): with one host thread per lab
+# CPU, the lab kernel's live code patching (static keys flipped when KVM creates a VM) was
+# seen to leave a stale int3 in another CPU's translated code and oops the lab.
 # shellcheck disable=SC2054 # commas are QEMU's, not array separators
-QEMU=(qemu-system-x86_64 -M q35,accel=tcg -cpu max -m "$MEM" -smp "$SMP"
+QEMU=(qemu-system-x86_64 -M q35 -accel "tcg,thread=${LAB_TCG_THREAD:-single}" -cpu max -m "$MEM" -smp "$SMP"
     -nodefaults -no-user-config -display none -no-reboot
     -chardev stdio,id=console,mux=on,signal=off -serial chardev:console
     -mon chardev=console,mode=readline

@@ -1,0 +1,67 @@
+/* A split virtqueue (virtio 1.2 section 2.7) seen from the device side, over guest memory that
+ * the guest controls: every index, descriptor and address is checked before use. */
+#ifndef AZOTE_VIRTIO_VIRTQ_H
+#define AZOTE_VIRTIO_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "virtio/gmem.h"
+
+#define VIRTQ_MAX_SIZE 32768
+/* Longest chain a device accepts (descriptors, indirect included); longer is a guest error. */
+#define VIRTQ_MAX_CHAIN 1024
+
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+
+struct virtq {
+	const struct gmem *mem;
+	uint16_t size;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t last_avail;  /* next avail ring slot to consume */
+	uint16_t used_idx;    /* next used ring slot to fill */
+	bool event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;        /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool broken;          /* the guest broke the ring: the device must ask for a reset */
+	uint16_t signalled_used; /* used_idx at the last notification (event idx) */
+	bool signalled_valid;
+};
+
+/* One request: the chain's buffers, device-readable ones first then device-writable ones, as
+ * host iovecs pointing into guest memory (already bounds-checked). */
+struct virtq_req {
+	uint16_t head;
+	unsigned nout;          /* device-readable buffers: iov[0..nout) */
+	unsigned nin;           /* device-writable buffers: iov[nout..nout+nin) */
+	uint64_t out_len, in_len;
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+};
+
+/* Check and map a queue of `size` entries (power of 2 up to VIRTQ_MAX_SIZE) whose parts are at
+ * the given guest-physical addresses. 0, or -EINVAL (bad size/alignment) / -EFAULT (outside
+ * guest memory). `features` is the negotiated virtio feature set. */
+__attribute__((warn_unused_result)) int virtq_init(struct virtq *vq, const struct gmem *mem,
+						   uint16_t size, uint64_t desc_gpa,
+						   uint64_t avail_gpa, uint64_t used_gpa,
+						   uint64_t features, uint16_t start_idx);
+
+/* Take the next available request. Returns 1 with req filled, 0 when none is available, or
+ * -EIO when the guest's ring or chain is malformed (loop, too long, out of bounds, readable
+ * after writable, avail index too far ahead...): vq->broken is then set and stays set. */
+int virtq_pop(struct virtq *vq, struct virtq_req *req);
+
+/* Return request `head` to the driver with `written` bytes written into its buffers. */
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
+
+/* After pushes: does the driver want an interrupt now (event idx / NO_INTERRUPT rules)? */
+bool virtq_should_notify(struct virtq *vq);
+
+/* Ask the driver to (not) kick us for new buffers (used->flags or avail event). */
+void virtq_set_kick(struct virtq *vq, bool enabled);
+
+#endif
