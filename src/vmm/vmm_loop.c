@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -215,6 +217,16 @@ static void vmm_print_exit_stats(struct vmm *vmm)
 	line[0] = '\0';
 	iobus_format_stats(&vmm->pio, line, sizeof(line));
 	log_info("port I/O by device:%s", line);
+	/* Where each vCPU stood: for a guest that hung, the first clue. */
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++) {
+		struct kvm_regs regs;
+		struct kvm_mp_state mp;
+		if (ioctl(vmm->vcpus[i].fd, KVM_GET_REGS, &regs) == 0 &&
+		    ioctl(vmm->vcpus[i].fd, KVM_GET_MP_STATE, &mp) == 0)
+			log_info("vcpu%u: rip=%#llx rflags=%#llx mp_state=%u", i,
+				 (unsigned long long)regs.rip, (unsigned long long)regs.rflags,
+				 mp.mp_state);
+	}
 	/* AZOTE_T0 is the launcher's $EPOCHREALTIME just before exec (bench/ sets it). */
 	if (t0 && vmm->nvcpus_ready) {
 		double exec_s = strtod(t0, NULL);

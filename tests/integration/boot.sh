@@ -27,7 +27,8 @@ boot() {
     echo "# boot: $1"
     shift
     echo "#   $AZOTE $*"
-    timeout -k 10 "$BOOT_TIMEOUT" "$AZOTE" "$@" </dev/null >"$OUT" 2>"$ERR"
+    # --exit-stats: exits by reason and each vCPU's last RIP, to diagnose a hang.
+    timeout -k 10 "$BOOT_TIMEOUT" "$AZOTE" --exit-stats "$@" </dev/null >"$OUT" 2>"$ERR"
     STATUS=$?
     tr -d '\r' <"$OUT" >"$OUT.txt"
     tap_indent "    | " <"$OUT"
