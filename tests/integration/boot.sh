@@ -11,10 +11,11 @@
 set -uo pipefail
 # shellcheck disable=SC1091 # tests/lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/lab-boot.sh"
 
 AZOTE=${AZOTE:-azote}
 GUEST=${AZOTE_GUEST:-/lab/guest}
-BOOT_TIMEOUT=${AZOTE_BOOT_TIMEOUT:-120}
+BOOT_TIMEOUT=${AZOTE_BOOT_TIMEOUT:-90}
 INITRD=$GUEST/initramfs.cpio.gz
 CMDLINE="console=ttyS0 quiet"
 
@@ -28,8 +29,7 @@ boot() {
     shift
     echo "#   $AZOTE $*"
     # --exit-stats: exits by reason and each vCPU's last RIP, to diagnose a hang.
-    timeout -k 10 "$BOOT_TIMEOUT" "$AZOTE" --exit-stats "$@" </dev/null >"$OUT" 2>"$ERR"
-    STATUS=$?
+    lab_boot "$AZOTE" --exit-stats "$@"
     tr -d '\r' <"$OUT" >"$OUT.txt"
     tap_indent "    | " <"$OUT"
     tap_indent "    stderr| " <"$ERR"
