@@ -6,18 +6,25 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
 LDLIBS  += -lpthread
+# The device processes ("cards") submit their I/O through io_uring.
+CARD_LDLIBS := -luring
 
-# Every .c under src/ except main.c is part of the core library the tests link against.
-CORE_SRC := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+# Every .c under src/ except the programs' main.c files is part of the core library the tests
+# link against.
+CORE_SRC := $(filter-out src/main.c src/cards/%/main.c,$(shell find src -name '*.c' | sort))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit run asan clean deps format fuzz bench
-all: $(BUILD)/azote
+all: $(BUILD)/azote $(BUILD)/azote-blk
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# azote-blk: the vhost-user-blk device process (src/cards/blk).
+$(BUILD)/azote-blk: $(BUILD)/src/cards/blk/main.o $(BUILD)/libazote.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CARD_LDLIBS)
 
 $(BUILD)/libazote.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -28,7 +35,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libazote.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libazote.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libazote.a $(LDLIBS) $(CARD_LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -66,7 +73,7 @@ fuzz: deps
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/$$n $$f $(CORE_SRC) -lpthread || exit 1; \
+	    -o build-fuzz/$$n $$f $(CORE_SRC) -lpthread $(CARD_LDLIBS) || exit 1; \
 	  mkdir -p build-fuzz/$$n.corpus; \
 	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/$$n.corpus || exit 1; \
 	done

@@ -14,6 +14,7 @@ PACKAGES=(
     clang             # `make asan` (ASan+UBSan) and fuzz targets
     libclang-rt-14-dev # the sanitizer and libFuzzer runtimes clang links
     libcmocka-dev     # unit-test framework linked by tests/unit/test_*
+    liburing-dev      # io_uring for azote-blk's disk I/O (many requests in flight per queue)
     qemu-system-x86   # the KVM lab: a TCG machine with emulated SVM (scripts/lab.sh)
     qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
     cpio              # packs guest and lab initramfs archives

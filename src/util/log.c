@@ -6,6 +6,12 @@
 
 /* The only process-wide mutable state besides signal flags: set once in main() before threads. */
 static enum log_level log_max = LOG_INFO;
+static const char *log_name = "azote";
+
+void log_set_name(const char *name)
+{
+	log_name = name;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -21,7 +27,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_max)
 		return;
-	n = snprintf(line, sizeof(line), "azote: %s: ", names[level]);
+	n = snprintf(line, sizeof(line), "%s: %s: ", log_name, names[level]);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);

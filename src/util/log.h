@@ -4,10 +4,13 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* Name printed before each line (default "azote"); call once in main() before threads. */
+void log_set_name(const char *name);
+
 /* Set the most verbose level that is printed (default LOG_INFO); safe before threads start. */
 void log_set_level(enum log_level level);
 
-/* Print one line "azote: LEVEL: message" to stderr; thread-safe (one write per line). */
+/* Print one line "NAME: LEVEL: message" to stderr; thread-safe (one write per line). */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -4,6 +4,7 @@
 #include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -164,6 +165,7 @@ int vhost_frontend_init(struct vhost_frontend *fe, const struct vhost_frontend_p
 	memset(fe, 0, sizeof(*fe));
 	snprintf(fe->name, sizeof(fe->name), "%s", p->name);
 	fe->sock = p->sock;
+	fe->err_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fe->mem = p->mem;
 	fe->device_id = p->device_id;
 	fe->queue_max_size = p->queue_size;
@@ -173,6 +175,8 @@ int vhost_frontend_init(struct vhost_frontend *fe, const struct vhost_frontend_p
 		rc = fe_fetch_config(fe, p->config_len);
 	if (!rc)
 		rc = fe_send_mem_table(fe);
+	if (!rc && fe->err_fd < 0)
+		rc = -errno;
 	if (rc) {
 		log_error("%s: vhost-user negotiation failed: %s", fe->name, strerror(-rc));
 		vhost_frontend_fini(fe);
@@ -194,7 +198,9 @@ void vhost_frontend_fini(struct vhost_frontend *fe)
 		return;
 	if (fe->sock >= 0)
 		close(fe->sock);
-	fe->sock = -1;
+	if (fe->err_fd >= 0)
+		close(fe->err_fd);
+	fe->sock = fe->err_fd = -1;
 	pthread_mutex_destroy(&fe->lock);
 	fe->name[0] = '\0';
 }
@@ -281,9 +287,11 @@ static int fe_start_queue(struct vhost_frontend *fe, const struct virtio_queue_s
 	if (!rc)
 		rc = fe_call(fe, VHOST_USER_SET_VRING_BASE, &base, sizeof(base), NULL, 0, NULL, 0);
 	if (!rc)
-		rc = fe_set_u64(fe, VHOST_USER_SET_VRING_KICK, q->index, &q->kick_fd, 1);
-	if (!rc)
 		rc = fe_set_u64(fe, VHOST_USER_SET_VRING_CALL, q->index, &q->call_fd, 1);
+	if (!rc)
+		rc = fe_set_u64(fe, VHOST_USER_SET_VRING_ERR, q->index, &fe->err_fd, 1);
+	if (!rc)
+		rc = fe_set_u64(fe, VHOST_USER_SET_VRING_KICK, q->index, &q->kick_fd, 1);
 	/* With protocol features, rings start disabled until enabled explicitly. */
 	if (!rc && (fe->backend_features & BIT(VHOST_USER_F_PROTOCOL_FEATURES)))
 		rc = fe_call(fe, VHOST_USER_SET_VRING_ENABLE, &enable, sizeof(enable), NULL, 0,

@@ -18,6 +18,7 @@
 struct vhost_frontend {
 	char name[32];           /* for messages: "disk vda" */
 	int sock;                /* connected vhost-user socket */
+	int err_fd;              /* eventfd the backend signals when the guest broke a ring */
 	pthread_mutex_t lock;    /* one request/reply exchange at a time */
 	const struct guest_mem *mem;
 	uint16_t device_id;      /* VIRTIO_ID_* the guest sees */

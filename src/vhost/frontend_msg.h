@@ -6,8 +6,9 @@
 
 #include "vhost/vhost_user_proto.h"
 
-/* How long a backend may take to answer before it is declared stuck. */
-#define VHOST_REPLY_TIMEOUT_MS 5000
+/* How long a backend may take to answer before it is declared stuck; GET_VRING_BASE waits for
+ * the requests in flight, which a slow disk may take a while to finish. */
+#define VHOST_REPLY_TIMEOUT_MS 30000
 
 /* Send msg (header + hdr.size payload bytes) with nfds descriptors. 0 or -errno. */
 __attribute__((warn_unused_result)) int vhost_msg_send(int sock, const struct vhost_user_msg *msg,

@@ -33,6 +33,8 @@ enum vhost_user_request {
 	VHOST_USER_SET_CONFIG = 25,
 	VHOST_USER_GET_INFLIGHT_FD = 31,
 	VHOST_USER_SET_INFLIGHT_FD = 32,
+	VHOST_USER_RESET_DEVICE = 34,
+	VHOST_USER_VRING_KICK = 35,
 	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
 	VHOST_USER_ADD_MEM_REG = 37,
 	VHOST_USER_REM_MEM_REG = 38,
@@ -110,6 +112,15 @@ struct vhost_user_mem_table {
 	struct vhost_user_mem_region regions[VHOST_USER_MAX_RAM_SLOTS];
 } __attribute__((packed));
 
+/* ADD_MEM_REG / REM_MEM_REG payload. */
+struct vhost_user_mem_region_single {
+	uint64_t padding;
+	struct vhost_user_mem_region region;
+} __attribute__((packed));
+
+/* GET_CONFIG / SET_CONFIG payload: the header, then `size` bytes. */
+#define VHOST_USER_CONFIG_HDR_SIZE 12
+
 struct vhost_user_config {
 	uint32_t offset;
 	uint32_t size;
@@ -122,6 +133,7 @@ union vhost_user_payload {
 	struct vhost_user_vring_state state;
 	struct vhost_user_vring_addr addr;
 	struct vhost_user_mem_table mem;
+	struct vhost_user_mem_region_single mem_region;
 	struct vhost_user_config config;
 };
 

@@ -1,5 +1,6 @@
 /* A split virtqueue (virtio 1.2 section 2.7) seen from the device side, over guest memory that
- * the guest controls: every index, descriptor and address is checked before use. */
+ * the guest controls: every index, descriptor and address is checked before use. One thread
+ * uses a given struct virtq at a time; the guest is the only other party touching the ring. */
 #ifndef AZOTE_VIRTIO_VIRTQ_H
 #define AZOTE_VIRTIO_VIRTQ_H
 
@@ -23,28 +24,31 @@ struct virtq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	uint16_t last_avail;  /* next avail ring slot to consume */
-	uint16_t used_idx;    /* next used ring slot to fill */
-	bool event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;        /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-	bool broken;          /* the guest broke the ring: the device must ask for a reset */
-	uint16_t signalled_used; /* used_idx at the last notification (event idx) */
-	bool signalled_valid;
+	uint16_t last_avail;	 /* next avail ring slot to consume */
+	uint16_t used_idx;	 /* next used ring slot to fill */
+	bool event_idx;		 /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;		 /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool broken;		 /* the guest broke the ring: the device must ask for a reset */
+	const char *error;	 /* why it broke, for one log line */
+	uint16_t signalled_used; /* used_idx at the last notification decision */
+	bool signalled_valid;	 /* false until the first one: the first always notifies */
 };
 
 /* One request: the chain's buffers, device-readable ones first then device-writable ones, as
- * host iovecs pointing into guest memory (already bounds-checked). */
+ * host iovecs pointing into guest memory (already bounds-checked). Zero-length descriptors
+ * are skipped, so every iovec has iov_len >= 1. */
 struct virtq_req {
 	uint16_t head;
-	unsigned nout;          /* device-readable buffers: iov[0..nout) */
-	unsigned nin;           /* device-writable buffers: iov[nout..nout+nin) */
+	unsigned nout; /* device-readable buffers: iov[0..nout) */
+	unsigned nin;  /* device-writable buffers: iov[nout..nout+nin) */
 	uint64_t out_len, in_len;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
 
 /* Check and map a queue of `size` entries (power of 2 up to VIRTQ_MAX_SIZE) whose parts are at
  * the given guest-physical addresses. 0, or -EINVAL (bad size/alignment) / -EFAULT (outside
- * guest memory). `features` is the negotiated virtio feature set. */
+ * guest memory). `features` is the negotiated virtio feature set; `start_idx` the avail index
+ * to resume from (vhost-user SET_VRING_BASE). The used index is read back from the ring. */
 __attribute__((warn_unused_result)) int virtq_init(struct virtq *vq, const struct gmem *mem,
 						   uint16_t size, uint64_t desc_gpa,
 						   uint64_t avail_gpa, uint64_t used_gpa,
@@ -61,7 +65,12 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 /* After pushes: does the driver want an interrupt now (event idx / NO_INTERRUPT rules)? */
 bool virtq_should_notify(struct virtq *vq);
 
-/* Ask the driver to (not) kick us for new buffers (used->flags or avail event). */
+/* Ask the driver to (not) kick us for new buffers (used->flags or avail event). After enabling,
+ * pop again: a buffer made available just before may not have been kicked. */
 void virtq_set_kick(struct virtq *vq, bool enabled);
+
+/* The event-index test (virtio 1.2 2.7.10): has the index moved from `old` to `new_idx` past
+ * `event`, modulo 2^16? */
+bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old);
 
 #endif
