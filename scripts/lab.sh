@@ -77,6 +77,9 @@ while read -r m; do
 done </lab/modules/load
 ip link set lo up
 [ -c /dev/kvm ] || echo "lab: no /dev/kvm (kvm-amd did not load?)"
+# Guest RAM of VMMs that share it with device processes is shmem (a memfd): let it use
+# transparent huge pages where the VMM asks (MADV_HUGEPAGE), as anonymous memory does.
+echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 echo LAB-READY
 cd /tmp
 /lab/bin/bash /lab/run.sh

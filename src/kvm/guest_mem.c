@@ -27,6 +27,9 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size, uint64_t lowmem_top)
 		mem->base = NULL;
 		goto fail;
 	}
+	/* 2 MiB pages where the host allows them for shmem (shmem_enabled=advise): far fewer
+	 * nested page faults and TLB misses than 4 KiB pages. A refusal is not an error. */
+	madvise(mem->base, size, MADV_HUGEPAGE);
 	mem->size = size;
 	mem->regions[0] = (struct guest_region){.gpa = 0, .size = low, .host = mem->base};
 	mem->nregions = 1;
