@@ -13,7 +13,7 @@
 #   BENCH_QEMU_DATA=/lab/qemu   QEMU's -L folder: bios-microvm.bin (Debian: qboot) and
 #                          linuxboot_dma.bin, the only data files microvm opens
 #   BENCH_AZOTE, BENCH_QEMU, BENCH_LAUNCH   the programs (default: found on PATH)
-#   BENCH_BOOT_TIMEOUT=300 seconds before a boot is killed
+#   BENCH_BOOT_TIMEOUT=180 seconds before a boot is killed
 #
 # Output: lines starting with "# " are progress for people; the records are
 #   BENCH info key=value...
@@ -36,7 +36,7 @@ QEMU_DATA=${BENCH_QEMU_DATA:-/lab/qemu}
 AZOTE=${BENCH_AZOTE:-azote}
 QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 LAUNCH=${BENCH_LAUNCH:-launch}
-BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-300}
+BOOT_TIMEOUT=${BENCH_BOOT_TIMEOUT:-180}
 MARKER='AZOTE-GUEST-READY'
 TRACEFS=/sys/kernel/tracing
 
@@ -165,9 +165,10 @@ symbol_table() {
     done | tr '\n' ' '
 }
 
-# console_reader LOG STAMP SMAPS VMM: copy the VMM's console to LOG. On the first line that
-# holds the marker, write its arrival to STAMP and a copy of the VMM's /proc/PID/smaps (its
-# memory while the guest runs) to SMAPS, then copy the rest without looking at it.
+# console_reader LOG STAMP SMAPS LAUNCH_RESULT: copy the VMM's console to LOG. On the first
+# line that holds the marker, write its arrival to STAMP and a copy of the VMM's smaps (its
+# memory while the guest runs; bench/launch has written its pid) to SMAPS, then copy the rest
+# without looking at it.
 console_reader() {
     local line now pid
     while IFS= read -r line; do
@@ -175,7 +176,7 @@ console_reader() {
         printf '%s\n' "$line" >>"$1"
         if [[ $line == *"$MARKER"* ]]; then
             echo "$now" >"$2"
-            pid=$(pidof "$4" | awk '{ print $1 }')
+            pid=$(sed -n 's/^pid=//p' "$4")
             [ -z "$pid" ] || cat "/proc/$pid/smaps" >"$3" 2>/dev/null
             cat >>"$1"
             return 0
@@ -224,13 +225,13 @@ boot() {
     if [ "$vmm" = azote ]; then cmd=("${AZOTE_CMD[@]}"); else cmd=("${QEMU_CMD[@]}"); fi
     [ "$traced" = 0 ] || trace_start
     "$LAUNCH" -t "$BOOT_TIMEOUT" "$dir/launch" "${cmd[@]}" </dev/null 2>"$dir/stderr" |
-        console_reader "$dir/console" "$dir/marker" "$dir/smaps" "$(basename "${cmd[0]}")"
+        console_reader "$dir/console" "$dir/marker" "$dir/smaps" "$dir/launch"
     FIRST_ENTRY=
-    [ "$traced" = 0 ] || trace_stop "$vmm" "$i"
+    [ "$traced" = 0 ] || trace_stop "$vmm" "$i" >"$dir/trace"
 
     local start end status rss timed_out marker_ms=none exit_ms extra
     # (No process substitution: the lab has no /dev/fd.)
-    read -r start end status rss timed_out <<<"$(sed 's/[a-z_]*=//g' "$dir/launch" 2>/dev/null)"
+    read -r start end status rss timed_out <<<"$(sed -n '/^start=/s/[a-z_]*=//gp' "$dir/launch" 2>/dev/null)"
     if [ -z "${start:-}" ]; then
         echo "# $vmm run $i: bench/launch left no result"
         tail -n 5 "$dir/stderr" | sed 's/^/#   stderr| /'
@@ -248,10 +249,12 @@ boot() {
     echo "# $vmm run $i$([ "$traced" = 1 ] && echo ' (traced)'): marker ${marker_ms} ms, exit ${exit_ms} ms, status $status, peak RSS $rss KiB"
     if [ "$status" != 0 ] || [ "$marker_ms" = none ]; then
         echo "# $vmm run $i failed; its console and stderr (last lines):"
-        tr -d '\r' <"$dir/console" | tail -n 15 | sed 's/^/#   console| /'
+        tr -d '\r' <"$dir/console" | tail -n 40 | sed 's/^/#   console| /'
         tail -n 15 "$dir/stderr" | sed 's/^/#   stderr| /'
         return 1
     fi
+    # Exit counts only from boots that completed: a hung one would skew them.
+    [ "$traced" = 0 ] || cat "$dir/trace"
 }
 
 for p in "$AZOTE" "$QEMU" "$LAUNCH"; do
@@ -266,19 +269,28 @@ if [ "$TRACE_RUNS" -gt 0 ] && ! trace_ready; then
 fi
 [ "$TRACE_RUNS" = 0 ] || entry_trace_ready
 
+# Transparent huge pages decide how many nested page faults (npf exits) guest RAM costs.
+thp() { sed 's/.*\[\(.*\)\].*/\1/' "/sys/kernel/mm/transparent_hugepage/$1" 2>/dev/null || echo none; }
 echo "BENCH info runs=$RUNS trace_runs=$TRACE_RUNS host_kernel=$(uname -r) cpus=$(nproc)" \
+    "thp=$(thp enabled) shmem_thp=$(thp shmem_enabled)" \
     "qemu=$("$QEMU" --version | head -n1 | awk '{ print $4 }')"
 echo "BENCH cmdline $CMDLINE"
 failed=0
 # Traced boots first: they warm up both VMMs (first KVM VM, page cache) before the timed ones.
+# One that fails is tried again (once): it carries no timing, only the exit counts.
 for ((i = 1; i <= TRACE_RUNS; i++)); do
-    boot azote "t$i" 1 || failed=$((failed + 1))
-    boot qemu "t$i" 1 || failed=$((failed + 1))
+    for vmm in qemu azote; do
+        boot "$vmm" "t$i" 1 || boot "$vmm" "t$i-retry" 1 || failed=$((failed + 1))
+    done
 done
-# Alternate, so that a drift in the machine's speed hits both alike.
+# Alternate, and swap who goes first in every other pair (azote qemu, qemu azote, ...): in the
+# lab a boot that follows a QEMU boot is ~10% slower than one that follows an azote boot,
+# whichever VMM it is, so plain alternation would always hand azote the slow slot. With the
+# traced boots ending on azote, each VMM follows each VMM equally often (one off for odd runs).
 for ((i = 1; i <= RUNS; i++)); do
-    boot azote "$i" 0 || failed=$((failed + 1))
-    boot qemu "$i" 0 || failed=$((failed + 1))
+    order=(azote qemu)
+    [ $((i % 2)) = 1 ] || order=(qemu azote)
+    for vmm in "${order[@]}"; do boot "$vmm" "$i" 0 || failed=$((failed + 1)); done
 done
 echo "BENCH done failed=$failed"
 [ "$failed" -eq 0 ]

@@ -155,23 +155,26 @@ function hexval(s) {
 /^BENCH run / {
 	kv()
 	vmm = F["vmm"]
-	if (F["traced"] == 1) {
-		i = ++ntraced_runs[vmm]
-		for (k in F)
-			VT[vmm, k, i] = (F[k] == "none" ? "" : F[k])
-	} else {
-		i = ++nrun[vmm]
-		for (k in F)
-			V[vmm, k, i] = (F[k] == "none" ? "" : F[k])
-		if (F["status"] != 0 || F["marker_ms"] == "none")
-			bad++
-	}
 	line = F["vmm"] "\t" F["i"] "\t" F["traced"] "\t" F["status"] "\t" F["marker_ms"] "\t" F["exit_ms"] "\t" F["maxrss_kib"]
 	line = line "\t" (("exec_ms" in F) ? F["exec_ms"] : "-") "\t" (("az_own_kib" in F) ? F["az_own_kib"] : "-")
 	line = line "\t" (("az_touched_kib" in F) ? F["az_touched_kib"] : "-")
 	line = line "\t" (("own_kib" in F) ? F["own_kib"] : "-") "\t" (("guestram_kib" in F) ? F["guestram_kib"] : "-")
 	line = line "\t" (("entry_ms" in F) ? F["entry_ms"] : "-")
 	RAW[++nraw] = line
+	if (F["traced"] == 1) {
+		if (F["status"] != 0 || F["marker_ms"] == "none")
+			next
+		i = ++ntraced_runs[vmm]
+		for (k in F)
+			VT[vmm, k, i] = (F[k] == "none" ? "" : F[k])
+	} else if (F["status"] != 0 || F["marker_ms"] == "none") {
+		# A failed boot has no meaningful figures: listed below, left out of the statistics.
+		bad++
+	} else {
+		i = ++nrun[vmm]
+		for (k in F)
+			V[vmm, k, i] = F[k]
+	}
 }
 /^BENCH azexit / {
 	kv()
@@ -201,8 +204,10 @@ END {
 	}
 	printf "azote vs QEMU microvm: boot benchmark\n"
 	printf "  guest: same kernel, initramfs and cmdline \"%s\", 1 vCPU, 256 MiB for both\n", INFO["cmdline"]
-	printf "  host: kernel %s, %s CPUs, QEMU %s; %d timed boots each, %s traced (exit counting) boot(s) each\n",
-		INFO["host_kernel"], INFO["cpus"], INFO["qemu"], nrun["azote"], INFO["trace_runs"]
+	printf "  where: kernel %s, %s CPU(s), THP %s (shmem %s), QEMU %s\n", INFO["host_kernel"], INFO["cpus"],
+		INFO["thp"], INFO["shmem_thp"], INFO["qemu"]
+	printf "  boots: %s timed and %s traced (exit counting) per VMM, alternating (ABBA order)\n",
+		INFO["runs"], INFO["trace_runs"]
 	printf "  times: from the instant before execve of the VMM\n\n"
 
 	printf "== per-run figures (the traced boots come first and double as warm-up)\n"
@@ -340,7 +345,8 @@ function top_table(event, title, field, limit,    n, j, k, a, q, ta, tq, f, v, o
 }
 
 function summary(    a, q, m) {
-	printf "\n== summary: median [min-max] of %d timed boots each; ratio = azote/QEMU of the medians\n", nrun["azote"]
+	printf "\n== summary: median [min-max] of the timed boots that completed (azote %d, QEMU %d);\n", nrun["azote"], nrun["qemu"]
+	printf "   ratio = azote/QEMU of the medians\n"
 	printf "%-40s %26s %26s %6s\n", "metric", "azote", "QEMU microvm", "ratio"
 	row("start -> AZOTE-GUEST-READY on console, ms", "marker_ms", 1)
 	MARK_RATIO = LAST_RATIO
@@ -368,7 +374,7 @@ function summary(    a, q, m) {
 	stat("azote", "exec_ms"); m = MED
 	printf "  exec to first KVM_RUN < 5 ms:         %s ms in the lab  %s\n", fmt_num(m, 1), verdict(m != "" && m + 0 < 5)
 	if (bad)
-		printf "\n%d timed boot(s) failed: see the per-run figures\n", bad
+		printf "\n%d timed boot(s) failed (no marker or non-zero status) and are left out: see the per-run figures\n", bad
 }
 
 function row(label, metric, dec,    a, q) {

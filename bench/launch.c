@@ -2,7 +2,9 @@
  *
  * Usage: launch [-t SECONDS] RESULT_FILE CMD [ARG...]
  *
- * Runs CMD with stdin, stdout and stderr inherited and writes one line to RESULT_FILE:
+ * Runs CMD with stdin, stdout and stderr inherited and writes two lines to RESULT_FILE: at once
+ *   pid=N
+ * so that others can look at the running CMD, and when it has ended
  *   start=S.US end=S.US status=N maxrss_kib=N timed_out=0|1
  * start is CLOCK_REALTIME taken in the child just before execvp, the same instant handed to
  * CMD as AZOTE_T0 (azote reports "exec to first KVM_RUN" against it); end is when the child
@@ -106,6 +108,8 @@ int main(int argc, char **argv)
 	}
 	if (pid == 0)
 		launch_exec(start, argv + argi + 1);
+	fprintf(out, "pid=%d\n", (int)pid);
+	fflush(out);
 	if (launch_wait(pid, timeout_s, &status, &ru, &timed_out)) {
 		perror("launch: wait4");
 		return 2;

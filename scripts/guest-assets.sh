@@ -38,6 +38,7 @@ GUEST_MODULES=(
     nvme-core nvme                               # NVMe-presented disks
     vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport # virtio-vsock
     pvpanic-mmio # ACPI QEMU0001 device: how the guest reports a panic to azote
+    crc32c_generic ext4 # file systems on guest disks (ext4 needs the crc32c driver; modules in Debian)
 )
 # Lab-host modules; all must exist. Loaded by the lab's init in this order (deps first).
 LAB_MODULES=(

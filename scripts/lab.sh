@@ -37,7 +37,7 @@ SELF=$HERE/$(basename "${BASH_SOURCE[0]}")
 usage() { sed -n '3,11p' "$SELF" | sed 's/^# \{0,1\}//'; }
 die() { echo "lab.sh: $*" >&2; exit 2; }
 
-BINS=() FILES=() DISKS=() MEM=4096 SMP=2 INTERACTIVE=0
+BINS=() FILES=() DISKS=() MEM=4096 SMP=1 INTERACTIVE=0
 while [ $# -gt 0 ]; do
     case $1 in
         -b) [ $# -ge 2 ] || die "-b needs a file"; BINS+=("$2"); shift 2 ;;

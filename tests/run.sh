@@ -91,7 +91,10 @@ stage_lab() {
             -f "$ROOT/tests/lib/qemu-azote.sh:/lab/bin/azote")
     else
         [ -x "$BUILD/azote" ] || { fail_line lab "integration: $BUILD/azote not built"; return; }
-        args+=(-b "$BUILD/azote")
+        args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk")
+        # Interop tests: QEMU as a vhost-user frontend, qemu-storage-daemon as a backend.
+        args+=(-b qemu-system-x86_64 -b qemu-storage-daemon -f /usr/share/qemu:/usr/share/qemu
+            -f /usr/share/seabios:/usr/share/seabios)
     fi
     local cmd
     cmd="AZOTE_GUEST=/lab/guest bash /lab/tests/lib/run-scripts.sh /lab/tests/integration ${names[*]}"

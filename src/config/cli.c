@@ -30,6 +30,8 @@ void cli_usage(void)
 	       "  --cmdline STR   kernel command line (default \"%s\")\n"
 	       "  --cpus N        number of vCPUs (default %d)\n"
 	       "  --mem SIZE      guest RAM, e.g. 256M, 2G; no unit means MiB (default 128M)\n"
+	       "  --disk path=IMG[,ro][,id=NAME]  a virtio-blk disk served by an azote-blk process\n"
+	       "  --disk socket=PATH[,id=NAME]    a disk served by a running vhost-user-blk backend\n"
 	       "  --exit-stats    print VM-exit counts by reason when the guest ends\n"
 	       "  --quiet         print only errors\n"
 	       "  --help, --version\n"
@@ -40,8 +42,8 @@ void cli_usage(void)
 	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS);
 }
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_EXIT_STATS, OPT_QUIET,
-       OPT_HELP, OPT_VERSION };
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_EXIT_STATS,
+       OPT_QUIET, OPT_HELP, OPT_VERSION };
 
 static const struct option cli_options[] = {
 	{"kernel", required_argument, NULL, OPT_KERNEL},
@@ -49,6 +51,7 @@ static const struct option cli_options[] = {
 	{"cmdline", required_argument, NULL, OPT_CMDLINE},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"mem", required_argument, NULL, OPT_MEM},
+	{"disk", required_argument, NULL, OPT_DISK},
 	{"exit-stats", no_argument, NULL, OPT_EXIT_STATS},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -84,6 +87,28 @@ static int cli_number(const char *flag, const char *text, struct vm_config *cfg,
 	return 0;
 }
 
+static int cli_disk(struct vm_config *cfg, const char *text, struct config_error *err)
+{
+	struct disk_config *d;
+
+	if (cfg->ndisks == VM_CONFIG_MAX_DISKS) {
+		config_fail(err, "--disk: at most %d disks", VM_CONFIG_MAX_DISKS);
+		return -EINVAL;
+	}
+	d = &cfg->disks[cfg->ndisks];
+	if (disk_config_parse(text, d, err))
+		return -EINVAL;
+	if (!d->id[0])
+		snprintf(d->id, sizeof(d->id), "vd%c", 'a' + cfg->ndisks);
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		if (!strcmp(cfg->disks[i].id, d->id)) {
+			config_fail(err, "--disk: id '%s' used twice", d->id);
+			return -EINVAL;
+		}
+	cfg->ndisks++;
+	return 0;
+}
+
 enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  struct config_error *err)
 {
@@ -106,6 +131,10 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			break;
 		case OPT_MEM:
 			if (cli_number("mem", optarg, cfg, err))
+				return CLI_ERROR;
+			break;
+		case OPT_DISK:
+			if (cli_disk(cfg, optarg, err))
 				return CLI_ERROR;
 			break;
 		case OPT_EXIT_STATS: cfg->exit_stats = true; break;

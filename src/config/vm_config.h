@@ -12,12 +12,26 @@
 #define VM_CONFIG_MAX_CPUS        254
 #define VM_CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
+#define VM_CONFIG_MAX_DISKS 8
+
+/* A disk: an image served by an azote-blk process azote starts, or an existing vhost-user-blk
+ * backend's socket. */
+struct disk_config {
+	char id[32];          /* name in messages and the guest's serial (default vda, vdb...) */
+	const char *path;     /* image file (NULL when socket is set) */
+	const char *socket;   /* vhost-user socket of a running backend */
+	bool read_only;
+	char spec[512];       /* copy of the --disk text; path and socket point into it */
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
 	const char *cmdline;     /* never NULL after parsing */
 	unsigned cpus;
 	uint64_t mem_bytes;
+	struct disk_config disks[VM_CONFIG_MAX_DISKS];
+	unsigned ndisks;
 	bool exit_stats; /* print VM-exit counters by reason when the VM ends */
 	bool quiet;      /* only errors on stderr */
 };
@@ -33,6 +47,11 @@ enum cli_result { CLI_OK, CLI_HELP, CLI_VERSION, CLI_ERROR };
 /* Parse argv into cfg (strings point into argv). On CLI_ERROR, err says what is wrong. */
 enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  struct config_error *err);
+
+/* Parse one --disk value ("path=IMG[,ro][,id=NAME]" or "socket=PATH[,id=NAME]") into d.
+ * 0 or -EINVAL with err. */
+__attribute__((warn_unused_result)) int disk_config_parse(const char *text, struct disk_config *d,
+							   struct config_error *err);
 
 /* Print the usage text to stdout. */
 void cli_usage(void);

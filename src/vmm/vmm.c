@@ -23,6 +23,7 @@
 #include "devices/platform.h"
 #include "devices/pvpanic.h"
 #include "devices/serial.h"
+#include "pci/pci_host.h"
 #include "util/log.h"
 
 #define KVM_DEVICE "/dev/kvm"
@@ -81,6 +82,26 @@ static int vmm_create_vm(struct vmm *vmm)
 		return -errno;
 	}
 	return 0;
+}
+
+/* MSI-X routing needs the in-kernel irqchip; the PCI host bridge exists when devices do. */
+static int vmm_create_pci(struct vmm *vmm)
+{
+	struct pci_host_params p = {.ecam_base = LAYOUT_PCI_ECAM,
+				    .ecam_size = LAYOUT_PCI_ECAM_SIZE,
+				    .mmio_base = LAYOUT_PCI_MMIO,
+				    .mmio_size = LAYOUT_PCI_MMIO_SIZE};
+	int rc;
+
+	if (!vmm->cfg->ndisks)
+		return 0;
+	rc = kvm_irq_init(&vmm->irq, &kvm_irq_vm_ops, &vmm->vm_fd);
+	if (rc) {
+		log_error("interrupt routing: %s", strerror(-rc));
+		return rc;
+	}
+	vmm->irq_ready = true;
+	return pci_host_create(&vmm->pci, &p, &vmm->pio, &vmm->mmio);
 }
 
 static int vmm_create_memory(struct vmm *vmm)
@@ -192,6 +213,13 @@ static int vmm_load_guest(struct vmm *vmm, struct linux_boot_entry *entry)
 		.lapic_addr = LAYOUT_LAPIC,
 		.ioapic_addr = LAYOUT_IOAPIC,
 	};
+
+	if (vmm->pci) {
+		acpi.pci_ecam_base = LAYOUT_PCI_ECAM;
+		acpi.pci_ecam_size = LAYOUT_PCI_ECAM_SIZE;
+		acpi.pci_mmio_base = LAYOUT_PCI_MMIO;
+		acpi.pci_mmio_size = LAYOUT_PCI_MMIO_SIZE;
+	}
 	struct linux_boot_request req = {
 		.kernel_path = vmm->cfg->kernel_path,
 		.initrd_path = vmm->cfg->initrd_path,
@@ -307,6 +335,10 @@ int vmm_create(struct vmm **out, const struct vm_config *cfg)
 	if (!rc)
 		rc = vmm_create_devices(vmm);
 	if (!rc)
+		rc = vmm_create_pci(vmm);
+	if (!rc)
+		rc = vmm_disks_create(vmm);
+	if (!rc)
 		rc = vmm_load_guest(vmm, &entry);
 	if (!rc)
 		rc = vmm_create_vcpus(vmm, &entry);
@@ -328,6 +360,10 @@ void vmm_destroy(struct vmm *vmm)
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
 		vcpu_fini(&vmm->vcpus[i]);
 	free(vmm->vcpus);
+	vmm_disks_destroy(vmm);
+	pci_host_destroy(vmm->pci);
+	if (vmm->irq_ready)
+		kvm_irq_fini(&vmm->irq);
 	coalesced_fini(&vmm->coalesced);
 	pvpanic_destroy(vmm->pvpanic);
 	i8042_destroy(vmm->i8042);

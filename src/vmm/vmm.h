@@ -8,11 +8,13 @@
 #include "config/vm_config.h"
 #include "kvm/guest_mem.h"
 #include "kvm/iobus.h"
+#include "kvm/irq.h"
 #include "kvm/kvm_sys.h"
 #include "kvm/vcpu.h"
 #include "util/escape.h"
 #include "util/evloop.h"
 #include "util/term.h"
+#include "vmm/vmm_disks.h"
 
 /* Process exit statuses (documented in --help and the README). */
 enum vmm_exit_status {
@@ -23,6 +25,7 @@ enum vmm_exit_status {
 };
 
 struct serial;
+struct pci_host;
 struct acpi_pm;
 struct i8042;
 struct pvpanic;
@@ -38,6 +41,12 @@ struct vmm {
 	struct vcpu_env vcpu_env;
 	struct vcpu *vcpus;
 	unsigned nvcpus_ready; /* vCPUs created so far: what vmm_destroy must undo */
+
+	struct kvm_irq irq;     /* GSI routing, irqfds, ioeventfds (MSI-X devices) */
+	bool irq_ready;
+	struct pci_host *pci;   /* only when the VM has PCI devices */
+	struct vmm_disk disks[VM_CONFIG_MAX_DISKS];
+	unsigned ndisks_ready; /* disks whose backend was started: what vmm_destroy undoes */
 
 	struct serial *serial;
 	struct acpi_pm *acpi_pm;

@@ -54,7 +54,11 @@ static void vmm_on_signal(void *opaque, int fd, uint32_t events)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
-	snprintf(msg, sizeof(msg), "stopped by %s", sigabbrev_np((int)si.ssi_signo) ?: "signal");
+	if (si.ssi_signo == SIGCHLD) {
+		vmm_disks_reap(vmm);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "stopped by SIG%s", sigabbrev_np((int)si.ssi_signo) ?: "?");
 	vmm_request_stop(vmm, VMM_EXIT_OK, msg);
 }
 
@@ -147,6 +151,7 @@ static int vmm_loop_setup(struct vmm *vmm)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD); /* a device process ended */
 	/* Blocked before the vCPU threads start, so they inherit the mask and only the loop
 	 * receives these, through the signalfd. */
 	rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -165,6 +170,12 @@ static int vmm_loop_setup(struct vmm *vmm)
 		rc = evloop_add(&vmm->loop, vmm->serial_efd, EPOLLIN, vmm_on_serial, vmm);
 	if (!rc)
 		rc = vmm_drain_timer_setup(vmm);
+	if (!rc)
+		rc = vmm_disks_watch(vmm);
+	/* Eventfds of masked MSI-X vectors: the loop records them as pending. */
+	if (!rc && vmm->irq_ready)
+		rc = evloop_add(&vmm->loop, kvm_irq_watch_fd(&vmm->irq), EPOLLIN, kvm_irq_on_watch,
+				&vmm->irq);
 	if (rc)
 		return rc;
 	/* stdin may be a file or closed (epoll refuses those): then there is no console input. */

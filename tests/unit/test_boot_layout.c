@@ -122,16 +122,23 @@ static void test_e820_small_and_large(void **state)
 	struct boot_e820_entry e[8];
 	(void)state;
 	int n = e820_build(e, 8, 128ull << 20);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(e[0].addr, 0);
 	assert_int_equal(e[0].type, E820_RAM);
 	assert_int_equal(e[3].addr, 0x100000);
 	assert_int_equal(e[3].addr + e[3].size, 128ull << 20);
+	/* The PCI ECAM is reserved; the BAR window above low RAM is left out. */
+	assert_int_equal(e[4].addr, LAYOUT_PCI_ECAM);
+	assert_int_equal(e[4].size, LAYOUT_PCI_ECAM_SIZE);
+	assert_int_equal(e[4].type, E820_RESERVED);
 	n = e820_build(e, 8, 4ull << 30);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	assert_int_equal(e[3].addr + e[3].size, LAYOUT_LOWMEM_TOP);
-	assert_int_equal(e[4].addr, 1ull << 32);
-	assert_int_equal(e[4].size, (4ull << 30) - LAYOUT_LOWMEM_TOP);
+	assert_int_equal(e[5].addr, 1ull << 32);
+	assert_int_equal(e[5].size, (4ull << 30) - LAYOUT_LOWMEM_TOP);
+	for (int i = 0; i < n; i++)
+		assert_false(e[i].type == E820_RAM && e[i].addr < LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE &&
+			     e[i].addr + e[i].size > LAYOUT_PCI_MMIO);
 	for (int i = 1; i < n; i++)
 		assert_true(e[i - 1].addr + e[i - 1].size <= e[i].addr);
 	assert_int_equal(e820_build(e, 2, 128ull << 20), -ENOSPC);

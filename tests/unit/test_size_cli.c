@@ -132,13 +132,52 @@ static void test_check_host(void **state)
 	assert_int_equal(vm_config_check_host(&cfg, 2, 24ull << 30, &err), 0);
 }
 
+static void test_cli_disks(void **state)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	char *argv[] = {"azote", "--kernel", "/k", "--disk", "path=/a.img", "--disk",
+			"path=/b.img,ro,id=data", "--disk", "socket=/run/blk.sock", NULL};
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, 9, argv), CLI_OK);
+	assert_int_equal(cfg.ndisks, 3);
+	assert_string_equal(cfg.disks[0].path, "/a.img");
+	assert_string_equal(cfg.disks[0].id, "vda");
+	assert_false(cfg.disks[0].read_only);
+	assert_string_equal(cfg.disks[1].id, "data");
+	assert_true(cfg.disks[1].read_only);
+	assert_string_equal(cfg.disks[2].socket, "/run/blk.sock");
+	assert_null(cfg.disks[2].path);
+	assert_string_equal(argv[6], "path=/b.img,ro,id=data"); /* argv left intact */
+}
+
+static void test_cli_disk_errors(void **state)
+{
+	(void)state;
+	char *a1[] = {"azote", "--kernel", "/k", "--disk", "ro", NULL};
+	expect_error(a1, 5, "exactly one of");
+	char *a2[] = {"azote", "--kernel", "/k", "--disk", "path=/a,socket=/s", NULL};
+	expect_error(a2, 5, "exactly one of");
+	char *a3[] = {"azote", "--kernel", "/k", "--disk", "path=/a,size=3", NULL};
+	expect_error(a3, 5, "unknown or repeated key 'size'");
+	char *a4[] = {"azote", "--kernel", "/k", "--disk", "path=/a,id=x y", NULL};
+	expect_error(a4, 5, "id 'x y'");
+	char *a5[] = {"azote", "--kernel", "/k", "--disk", "path=/a,id=d", "--disk", "path=/b,id=d", NULL};
+	expect_error(a5, 7, "used twice");
+	char *a6[] = {"azote", "--kernel", "/k", "--disk", "socket=/s,ro", NULL};
+	expect_error(a6, 5, "ro applies");
+	char *a7[] = {"azote", "--kernel", "/k", "--disk", "path=", NULL};
+	expect_error(a7, 5, "not key=value");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_units),   cmocka_unit_test(test_size_rejects),
 		cmocka_unit_test(test_uint_parse),   cmocka_unit_test(test_cli_defaults),
 		cmocka_unit_test(test_cli_full),     cmocka_unit_test(test_cli_errors),
-		cmocka_unit_test(test_check_host),
+		cmocka_unit_test(test_check_host),   cmocka_unit_test(test_cli_disks),
+		cmocka_unit_test(test_cli_disk_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,13 @@
  *     not invert for polarity, so "active high" matches what the VMM drives).
  *   - Every other ISA IRQ (COM1 on 4) is identity-mapped, edge-triggered, active high.
  *   - Local APIC NMI on LINT1 of every processor; the 8259 exists (PCAT_COMPAT).
+ *   - PCI devices interrupt with MSI-X only: no _PRT, no INTx. The FADT's "MSI not supported"
+ *     boot flag stays clear, so Linux enables MSI-X.
+ *
+ * PCI (when pci_ecam_size is set): an MCFG table gives the ECAM for segment 0, buses 0..N-1;
+ * \_SB.PCI0 (PNP0A08, compatible PNP0A03, _SEG/_BBN/_UID 0) is the host bridge, its _CRS the bus
+ * range, the 0xCF8 config ports and the MMIO window; \_SB.PRES (PNP0C02) claims the ECAM as a
+ * motherboard resource, which Linux also accepts as the ECAM's reservation.
  */
 #ifndef AZOTE_ARCH_X86_ACPI_H
 #define AZOTE_ARCH_X86_ACPI_H
@@ -29,8 +36,11 @@ struct acpi_params {
 	unsigned ncpus;	      /* 1..ACPI_MAX_CPUS, APIC IDs 0..ncpus-1, all enabled */
 	uint64_t lapic_addr;  /* ACPI_LAPIC_ADDR; must be below 4 GiB (MADT field is 32 bits) */
 	uint64_t ioapic_addr; /* ACPI_IOAPIC_ADDR; below 4 GiB. IOAPIC id ACPI_IOAPIC_ID, GSI 0 */
-	/* PCI will add: ECAM base and bus range (an MCFG table, and a PCI0 host bridge with its
-	 * _CRS and _PRT in the DSDT). Each extra table is one more builder in acpi_tables.c. */
+	/* PCI host bridge; pci_ecam_size 0 means none (no MCFG, no PCI0). */
+	uint64_t pci_ecam_base; /* 1 MiB aligned */
+	uint64_t pci_ecam_size; /* 1 MiB per bus from bus 0, up to 256 buses */
+	uint64_t pci_mmio_base; /* the BAR window, below 4 GiB */
+	uint64_t pci_mmio_size;
 };
 
 /* Build the tables into buf, which the guest sees at guest-physical gpa (size bytes; put it in

@@ -55,15 +55,57 @@ static void dsdt_pvpanic(struct aml *a)
 	aml_end(a, dev);
 }
 
+/* The PCI host bridge. Linux finds the root bus here (acpi_pci_root) and takes the windows of
+ * _CRS as the only places BARs may live. No _PRT: every device interrupts with MSI-X. */
+static void dsdt_pci0(struct aml *a, const struct acpi_params *p)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "PCI0");
+	aml_name_eisaid(a, "_HID", "PNP0A08"); /* PCI Express root bridge: ECAM from the MCFG */
+	aml_name_eisaid(a, "_CID", "PNP0A03"); /* PCI root bridge */
+	aml_name_integer(a, "_SEG", 0);
+	aml_name_integer(a, "_BBN", 0);
+	aml_name_integer(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	crs = aml_buffer_begin(a);
+	aml_res_word_bus(a, 0, (uint16_t)(p->pci_ecam_size / (1u << 20) - 1));
+	aml_res_io(a, PORT_PCI_CONFIG_ADDR, 8); /* consumed: configuration mechanism #1 */
+	aml_res_dword_memory(a, (uint32_t)p->pci_mmio_base,
+			     (uint32_t)(p->pci_mmio_base + p->pci_mmio_size - 1));
+	aml_res_end(a);
+	aml_buffer_end(a, crs);
+	aml_end(a, dev);
+}
+
+/* The ECAM as a motherboard resource: no driver binds it, but Linux reserves the range and
+ * accepts it as where the MCFG's ECAM is reserved. */
+static void dsdt_ecam_reservation(struct aml *a, const struct acpi_params *p)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "PRES");
+	aml_name_eisaid(a, "_HID", "PNP0C02");
+	aml_name_integer(a, "_UID", 1);
+	aml_name(a, "_CRS");
+	crs = aml_buffer_begin(a);
+	aml_res_memory32_fixed(a, (uint32_t)p->pci_ecam_base, (uint32_t)p->pci_ecam_size, true);
+	aml_res_end(a);
+	aml_buffer_end(a, crs);
+	aml_end(a, dev);
+}
+
 void acpi_dsdt_body(struct aml *a, const struct acpi_params *p)
 {
 	size_t sb;
 
-	(void)p; /* the CPU count will matter once processors appear as ACPI0007 devices */
 	dsdt_sleep_states(a);
 	sb = aml_scope_begin(a, "\\_SB");
 	dsdt_com1(a);
 	dsdt_pvpanic(a);
-	/* PCI: the PCI0 host bridge (PNP0A08/PNP0A03, _CRS windows, _PRT) goes here. */
+	if (p->pci_ecam_size) {
+		dsdt_pci0(a, p);
+		dsdt_ecam_reservation(a, p);
+	}
 	aml_end(a, sb);
 }

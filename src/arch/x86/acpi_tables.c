@@ -20,7 +20,9 @@
 #define ACPI_RSDP_LEN	  36
 #define ACPI_FADT_LEN	  276 /* revision 6 */
 #define ACPI_FACS_LEN	  64
-#define ACPI_XSDT_ENTRIES 2 /* FADT, MADT (MCFG joins with PCI) */
+#define ACPI_XSDT_ENTRIES 3  /* FADT, MADT, and MCFG with PCI */
+#define ACPI_MCFG_LEN	  60 /* header, 8 reserved bytes, one 16-byte allocation */
+#define ACPI_ECAM_BUS	  (1ull << 20)
 #define GAS_SYSTEM_IO	  1
 #define GAS_ACCESS_BYTE	  1
 #define GAS_ACCESS_WORD	  2
@@ -265,6 +267,27 @@ static int acpi_madt(struct acpi_out *o, const struct acpi_params *p, uint64_t *
 	return 0;
 }
 
+/* MCFG (PCI Firmware Specification 3.0, section 4.1.2): one ECAM allocation for segment 0. */
+static int acpi_mcfg(struct acpi_out *o, const struct acpi_params *p, uint64_t *gpa)
+{
+	size_t off;
+	uint8_t *t, *e;
+	int ret = out_alloc(o, ACPI_MCFG_LEN, 8, &off);
+
+	if (ret)
+		return ret;
+	t = o->buf + off;
+	acpi_header(t, "MCFG", ACPI_MCFG_LEN, 1);
+	e = t + ACPI_HDR_LEN + 8; /* after 8 reserved bytes */
+	put64(e, p->pci_ecam_base);
+	put16(e + 8, 0);					 /* segment group */
+	e[10] = 0;						 /* first bus */
+	e[11] = (uint8_t)(p->pci_ecam_size / ACPI_ECAM_BUS - 1); /* last bus */
+	acpi_seal(t, ACPI_MCFG_LEN);
+	*gpa = out_gpa(o, off);
+	return 0;
+}
+
 static int acpi_xsdt(struct acpi_out *o, const uint64_t *entries, size_t n, uint64_t *gpa)
 {
 	size_t len = ACPI_HDR_LEN + 8 * n, off;
@@ -293,10 +316,21 @@ static void acpi_rsdp(uint8_t *r, uint64_t xsdt)
 	acpi_checksum(r, ACPI_RSDP_LEN, 32); /* whole structure */
 }
 
+static bool acpi_pci_valid(const struct acpi_params *p)
+{
+	if (!p->pci_ecam_size)
+		return true;
+	return p->pci_ecam_size % ACPI_ECAM_BUS == 0 && p->pci_ecam_size <= 256 * ACPI_ECAM_BUS &&
+	       p->pci_ecam_base % ACPI_ECAM_BUS == 0 &&
+	       p->pci_ecam_base <= (1ull << 32) - p->pci_ecam_size && p->pci_mmio_size &&
+	       p->pci_mmio_base <= UINT32_MAX &&
+	       p->pci_mmio_size <= (1ull << 32) - p->pci_mmio_base;
+}
+
 static bool acpi_params_valid(const struct acpi_params *p)
 {
 	return p->ncpus >= 1 && p->ncpus <= ACPI_MAX_CPUS && p->lapic_addr <= UINT32_MAX &&
-	       p->ioapic_addr <= UINT32_MAX;
+	       p->ioapic_addr <= UINT32_MAX && acpi_pci_valid(p);
 }
 
 int acpi_build(uint8_t *buf, size_t size, uint64_t gpa, const struct acpi_params *p,
@@ -304,7 +338,7 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t gpa, const struct acpi_params
 {
 	struct acpi_out o = {.buf = buf, .size = size, .gpa = gpa};
 	uint64_t dsdt, facs, xsdt, tables[ACPI_XSDT_ENTRIES];
-	size_t rsdp;
+	size_t rsdp, ntables = 2;
 	int ret;
 
 	if (!buf || !p || !rsdp_gpa || !acpi_params_valid(p) || gpa + size < gpa)
@@ -320,8 +354,10 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t gpa, const struct acpi_params
 		ret = acpi_fadt(&o, dsdt, facs, &tables[0]);
 	if (!ret)
 		ret = acpi_madt(&o, p, &tables[1]);
+	if (!ret && p->pci_ecam_size)
+		ret = acpi_mcfg(&o, p, &tables[ntables++]);
 	if (!ret)
-		ret = acpi_xsdt(&o, tables, ACPI_XSDT_ENTRIES, &xsdt);
+		ret = acpi_xsdt(&o, tables, ntables, &xsdt);
 	if (ret)
 		return ret;
 	acpi_rsdp(buf + rsdp, xsdt);

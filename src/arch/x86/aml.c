@@ -394,6 +394,49 @@ void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool wri
 	aml_bytes(a, d, sizeof(d));
 }
 
+/* Address space descriptors (section 6.4.3.5): resource type, then the general flags of a
+ * producer (bit 0 clear) with fixed min and max (bits 2 and 3) and positive decode (bit 1 clear).
+ */
+#define AML_ADDR_SPACE_MEMORY	     0
+#define AML_ADDR_SPACE_BUS	     2
+#define AML_ADDR_PRODUCER_FIXED	     0x0c
+#define AML_ADDR_MEM_RW_NONCACHEABLE 0x01
+
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max)
+{
+	/* Large item 0x08 (Word Address Space), 13 bytes: type, flags, type flags, granularity,
+	 * min, max, translation offset, length. */
+	uint16_t f[5] = {0, min, max, 0, (uint16_t)(max - min + 1)};
+	uint8_t d[16] = {0x88, 13, 0, AML_ADDR_SPACE_BUS, AML_ADDR_PRODUCER_FIXED, 0};
+
+	if (max < min) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	for (int i = 0; i < 5; i++) {
+		d[6 + 2 * i] = (uint8_t)f[i];
+		d[7 + 2 * i] = (uint8_t)(f[i] >> 8);
+	}
+	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max)
+{
+	/* Large item 0x07 (DWord Address Space), 23 bytes, laid out as the word form. */
+	uint32_t f[5] = {0, min, max, 0, max - min + 1};
+	uint8_t d[26] = {0x87, 23, 0, AML_ADDR_SPACE_MEMORY, AML_ADDR_PRODUCER_FIXED};
+
+	if (max < min || max - min == UINT32_MAX) {
+		aml_fail(a, -EINVAL);
+		return;
+	}
+	d[5] = AML_ADDR_MEM_RW_NONCACHEABLE;
+	for (int i = 0; i < 5; i++)
+		for (int b = 0; b < 4; b++)
+			d[6 + 4 * i + b] = (uint8_t)(f[i] >> (8 * b));
+	aml_bytes(a, d, sizeof(d));
+}
+
 void aml_res_end(struct aml *a)
 {
 	/* End tag with checksum 0, which means "treat the template as valid". */

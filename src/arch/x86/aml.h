@@ -77,6 +77,12 @@ void aml_return(struct aml *a);
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len); /* IO(Decode16, base, base, 1, len) */
 void aml_res_irq(struct aml *a, unsigned irq);		    /* IRQNoFlags(){irq}: ISA edge, high */
 void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool writable);
+/* WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, min, max, 0, max - min + 1):
+ * the bus numbers a host bridge decodes. */
+void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
+/* DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0, min,
+ * max, 0, max - min + 1): a host bridge's MMIO window (max >= min). */
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t max);
 void aml_res_end(struct aml *a); /* EndTag */
 
 #endif

@@ -30,6 +30,10 @@ int e820_build(struct boot_e820_entry *out, unsigned max, uint64_t ram_bytes)
 			      E820_RESERVED);
 	if (!rc && low > LAYOUT_HIGH_RAM)
 		rc = e820_add(out, max, &n, LAYOUT_HIGH_RAM, low - LAYOUT_HIGH_RAM, E820_RAM);
+	/* Linux trusts the MCFG's ECAM where the e820 (or ACPI) reserves it. The BAR window stays
+	 * out of the map: it is the host bridge's to hand out. */
+	if (!rc)
+		rc = e820_add(out, max, &n, LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE, E820_RESERVED);
 	if (!rc && ram_bytes > low)
 		rc = e820_add(out, max, &n, LAYOUT_HIGHMEM_BASE, ram_bytes - low, E820_RAM);
 	return rc ? rc : (int)n;

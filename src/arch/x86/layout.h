@@ -15,6 +15,10 @@
 #define LAYOUT_HIGH_RAM     0x100000ull  /* 1 MiB: where RAM resumes after the legacy hole */
 #define LAYOUT_KERNEL_MIN   0x100000ull  /* lowest protected-mode kernel address */
 #define LAYOUT_LOWMEM_TOP   0xc0000000ull /* RAM below 4 GiB stops here: 3..4 GiB is the PCI hole */
+#define LAYOUT_PCI_MMIO     0xc0000000ull /* PCI BAR window (ACPI PCI0 _CRS), not in the e820 */
+#define LAYOUT_PCI_MMIO_SIZE 0x20000000ull
+#define LAYOUT_PCI_ECAM     0xe0000000ull /* ECAM for bus 0 (ACPI MCFG), e820-reserved */
+#define LAYOUT_PCI_ECAM_SIZE 0x100000ull
 #define LAYOUT_IOAPIC       0xfec00000ull
 #define LAYOUT_LAPIC        0xfee00000ull
 #define LAYOUT_TSS          0xfffbd000ull /* 3 pages KVM_SET_TSS_ADDR needs, in the hole */
