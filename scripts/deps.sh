@@ -17,6 +17,9 @@ PACKAGES=(
     liburing-dev      # io_uring for azote-blk's disk I/O (many requests in flight per queue)
     qemu-system-x86   # the KVM lab: a TCG machine with emulated SVM (scripts/lab.sh)
     qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
+    qemu-system-common # qemu-storage-daemon: a third-party vhost-user-blk backend for interop tests
+    seabios           # the PC BIOS QEMU's q35 machine needs in the azote-blk interop test
+    e2fsprogs         # debugfs: the storage test reads the guest's ext2 file on the host
     cpio              # packs guest and lab initramfs archives
     xz-utils          # unpacks the lab kernel's .ko.xz modules
     gzip              # compresses the guest initramfs
