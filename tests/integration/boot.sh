@@ -60,7 +60,8 @@ STATUS=
 for _ in $(seq 50); do kill -0 $vm 2>/dev/null || break; sleep 0.1; done
 kill -0 $vm 2>/dev/null && { STATUS=hung; kill -KILL $vm; }
 wait $vm
-[ -n "$STATUS" ] || STATUS=$?
+rc=$?
+[ -n "$STATUS" ] || STATUS=$rc
 tap_indent "    | " <"$OUT"
 tap_indent "    stderr| " <"$ERR"
 PROBLEMS=()
@@ -126,7 +127,8 @@ STATUS=
 for _ in $(seq 50); do kill -0 $vm 2>/dev/null || break; sleep 0.1; done
 kill -0 $vm 2>/dev/null && { STATUS=hung; kill -KILL $vm; }
 wait $vm
-[ -n "$STATUS" ] || STATUS=$?
+rc=$?
+[ -n "$STATUS" ] || STATUS=$rc
 tap_indent "    | " <"$OUT"
 tap_indent "    stderr| " <"$ERR"
 PROBLEMS=()
