@@ -16,7 +16,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit run asan clean deps format fuzz bench
+.PHONY: all test unit run asan clean deps format fuzz bench bench-blk
 all: $(BUILD)/azote $(BUILD)/azote-blk
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
@@ -65,6 +65,11 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/launch
 	@BUILD=$(BUILD) bench/boot.sh
+
+# Storage benchmark: fio on the host vs in an azote guest vs in a QEMU virtio-blk-pci guest.
+bench-blk: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bench/blk.sh
 
 # libFuzzer targets for parsers of untrusted bytes; FUZZ_SECONDS per target (default 60).
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))

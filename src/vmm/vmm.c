@@ -96,11 +96,12 @@ static int vmm_create_pci(struct vmm *vmm)
 	if (!vmm->cfg->ndisks)
 		return 0;
 	rc = kvm_irq_init(&vmm->irq, &kvm_irq_vm_ops, &vmm->vm_fd);
+	/* Set even on failure: kvm_irq_fini undoes a half-done init. */
+	vmm->irq_ready = true;
 	if (rc) {
 		log_error("interrupt routing: %s", strerror(-rc));
 		return rc;
 	}
-	vmm->irq_ready = true;
 	return pci_host_create(&vmm->pci, &p, &vmm->pio, &vmm->mmio);
 }
 

@@ -23,16 +23,7 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 OUT=$WORK/stdout ERR=$WORK/stderr STATUS=
 
-boot() {
-    echo "# boot: $1"
-    shift
-    echo "#   $*"
-    lab_boot "$@"
-    tr -d '\r' <"$OUT" >"$OUT.txt"
-    tap_indent "    | " <"$OUT"
-    tap_indent "    stderr| " <"$ERR"
-    echo "#   exit status $STATUS"
-}
+boot() { vm_boot "$@"; }
 
 azote_boot() { boot "$1" "$AZOTE" --exit-stats --kernel "$GUEST/vmlinuz" --initrd "$INITRD" "${@:2}"; }
 

@@ -23,18 +23,9 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 OUT=$WORK/stdout ERR=$WORK/stderr STATUS=
 
-# boot WHAT AZOTE-ARGS...: run one guest, show its output indented, set STATUS.
-boot() {
-    echo "# boot: $1"
-    shift
-    echo "#   $AZOTE $*"
-    # --exit-stats: exits by reason and each vCPU's last RIP, to diagnose a hang.
-    lab_boot "$AZOTE" --exit-stats "$@"
-    tr -d '\r' <"$OUT" >"$OUT.txt"
-    tap_indent "    | " <"$OUT"
-    tap_indent "    stderr| " <"$ERR"
-    echo "#   exit status $STATUS"
-}
+# boot WHAT AZOTE-ARGS...: one guest under azote; --exit-stats gives exits by reason and each
+# vCPU's last RIP, to diagnose a hang.
+boot() { vm_boot "$1" "$AZOTE" --exit-stats "${@:2}"; }
 
 # Problems shared by every boot that should end in a clean power-off.
 clean_exit_problems() {

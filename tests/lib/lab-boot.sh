@@ -19,3 +19,17 @@ lab_boot() {
         tap_indent "    first try stderr| " <"$ERR"
     done
 }
+
+# vm_boot WHAT CMD...: say what boots, run it with lab_boot, show its console and stderr
+# indented (so nothing a guest prints can pass for a result line), and keep a copy of the
+# console without carriage returns in $OUT.txt.
+vm_boot() {
+    echo "# boot: $1"
+    shift
+    echo "#   $*"
+    lab_boot "$@"
+    tr -d '\r' <"$OUT" >"$OUT.txt"
+    tap_indent "    | " <"$OUT"
+    tap_indent "    stderr| " <"$ERR"
+    echo "#   exit status $STATUS"
+}
