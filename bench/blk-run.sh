@@ -23,6 +23,7 @@
 #   BENCH_FIO_FILES         file listing, one per line, what fio needs at run time (its shared
 #                           libraries and the dynamic loader, as `ldd` names them): they go
 #                           into the guest's initramfs at the same paths
+#   BENCH_VERBOSE=1         print every boot's console
 #   BENCH_READY_TIMEOUT=300, BENCH_BOOT_TIMEOUT=1200   seconds before a boot that has not
 #                           reached init / not ended is killed (one that never reached init
 #                           is retried once: a known lab hang, see tests/lib/lab-boot.sh)
@@ -30,12 +31,14 @@
 # Output: lines starting with "# " are progress; the records are
 #   BENCH info key=value...
 #   BENCH fio vmm=host|azote|qemu i=N job=J iops=X bw_kib=Y
-#   BENCH run vmm=V i=N traced=0|1 status=S timed_out=0|1 phase_s=W reads=R writes=W
+#   BENCH run vmm=V i=N traced=0|1 status=S timed_out=0|1 phase_s=W reads=R writes=W irqs=Q
 #             (phase: from the guest's BENCH-IO-START line to its BENCH-IO-END line, around
-#             the three fio jobs; reads/writes: requests the guest's vda completed in it)
+#             the three fio jobs; reads/writes: requests the guest's vda completed in it;
+#             irqs: interrupts the guest took from the virtio disk in it)
 #   BENCH cpu vmm=V i=N group=PROCESS:THREAD ticks=T     CPU time (USER_HZ ticks) the VMM's
-#             threads (and its device process's) used during the phase
-#   BENCH labcpu vmm=V i=N busy=B all=A      this machine's CPU ticks (busy, all) in the phase
+#             threads (and its device process's), and kernel threads, used in the phase
+#   BENCH labcpu vmm=V i=N busy=B all=A guest=G irq=Q   this machine's CPU ticks in the
+#             phase: busy, all, in guest mode (the vCPUs running the guest), irq + softirq
 #   BENCH trace vmm=V i=N event=E key=K count=C          exits in the phase (traced boots)
 #   BENCH azexit vmm=azote i=N reason=R count=C          azote's --exit-stats (whole boot)
 #   BENCH done failed=N
@@ -69,7 +72,8 @@ INITRD=$WORK/initramfs-fio.cpio.gz
 CMDLINE="console=ttyS0 quiet azote_run=/bench/guest.sh"
 
 # fio_args JOB: what the three sides share. Sequential reads are 1 MiB, the rest 4 KiB; no
-# random map (fio's own bookkeeping would cost the slow guest more than the host).
+# random map (fio's own bookkeeping would cost the slow guest more than the host), no progress
+# line (on the guest's console it would be VM exits of its own).
 fio_args() {
     local rw bs
     case $1 in
@@ -79,7 +83,7 @@ fio_args() {
     esac
     echo "--name=$1 --rw=$rw --bs=$bs --ioengine=$IOENGINE --iodepth=$IODEPTH --numjobs=1" \
         "--time_based --runtime=$RUNTIME --ramp_time=$RAMP --norandommap --randrepeat=0" \
-        "--output-format=terse --terse-version=3"
+        "--output-format=terse --terse-version=3 --eta=never"
 }
 
 # fio_record VMM I JOB TERSE: "BENCH fio" from a terse v3 line (fields: 5 error, 7/8 read
@@ -118,17 +122,22 @@ build_initrd() {
         echo '# Written by bench/blk-run.sh. The figures are read after BENCH-IO-END only: nothing'
         echo '# is printed during the phase (console output would be VM exits of its own).'
         echo 'cd /tmp'
+        echo '# Interrupts of the virtio device (the disk is the only one), all CPUs.'
+        echo "irqs() { awk 'NR == 1 { n = NF; next } /virtio/ { for (i = 2; i <= n + 1; i++) s += \$i } END { print s + 0 }' /proc/interrupts; }"
+        echo 'i0=$(irqs)'
         echo 's0=$(cat /sys/block/vda/stat)'
         echo 'echo BENCH-IO-START'
         echo 'sleep 1'
         echo 'fail=0'
         for f in "${JOBS[@]}"; do
-            echo "/usr/bin/fio $(fio_args "$f") --direct=1 --filename=/dev/vda --output=/tmp/$f.terse 2>/tmp/$f.err || fail=1"
+            echo "/usr/bin/fio $(fio_args "$f") --direct=1 --filename=/dev/vda --output=/tmp/$f.terse >/dev/null 2>/tmp/$f.err || fail=1"
         done
         echo 's1=$(cat /sys/block/vda/stat)'
+        echo 'i1=$(irqs)'
         echo 'echo BENCH-IO-END'
         echo 'sleep 1'
         echo 'echo "BENCH-IOSTAT $s0 / $s1"'
+        echo 'echo "BENCH-IRQS $((i1 - i0))"'
         for f in "${JOBS[@]}"; do
             echo "echo \"BENCH-FIO $f \$(cat /tmp/$f.terse)\"; sed 's/^/fio-stderr: /' /tmp/$f.err"
         done
@@ -204,10 +213,13 @@ trace_stop() {
     done
 }
 
-# --- CPU time per thread of a process tree, without forking (the lab runs at TCG speed).
-# cpu_snapshot ROOT_PID: "tid group ticks" for every thread of ROOT_PID and its descendants,
-# group = process-name:thread-name, the thread name "main" for the process's first thread,
-# "thread" when it has the process's name, io_uring workers (iou-wrk-TID) as "iou-wrk".
+# --- CPU time per thread, without forking (the lab runs at TCG speed).
+# cpu_snapshot ROOT_PID: "key group ticks pid" for every thread of ROOT_PID and its descendants
+# (group = process-name:thread-name; thread name "main" for the process's first thread,
+# "thread" when it has the process's name, io_uring workers iou-wrk-TID as "iou-wrk"), one
+# "p<pid> process:ended ticks pid" line per process (its total, which keeps the time of the
+# threads that have ended: cpu_records makes a group of that), and every kernel thread as
+# "tid kernel:name ticks -" (name up to its first '/': ksoftirqd, kworker...).
 cpu_snapshot() {
     local -A kids=()
     local p pid st f queue more procs pcomm t tid tcomm label
@@ -215,6 +227,12 @@ cpu_snapshot() {
         read -r st <"$p/stat" 2>/dev/null || continue
         read -r -a f <<<"${st##*) }"
         kids[${f[1]}]+=" ${p#/proc/}"
+        if [ "${f[1]}" = 2 ] || [ "${p#/proc/}" = 2 ]; then
+            tcomm=${st#*(}
+            tcomm=${tcomm%)*}
+            tcomm=${tcomm%%/*}
+            echo "${p#/proc/} kernel:${tcomm// /_} $((f[11] + f[12])) -"
+        fi
     done
     queue=("$1") procs=()
     while [ ${#queue[@]} -gt 0 ]; do
@@ -226,6 +244,9 @@ cpu_snapshot() {
     done
     for pid in "${procs[@]}"; do
         read -r pcomm <"/proc/$pid/comm" 2>/dev/null || continue
+        read -r st <"/proc/$pid/stat" 2>/dev/null || continue
+        read -r -a f <<<"${st##*) }"
+        echo "p$pid ${pcomm// /_}:ended $((f[11] + f[12])) $pid"
         for t in /proc/"$pid"/task/[0-9]*; do
             tid=${t##*/}
             read -r st <"$t/stat" 2>/dev/null || continue
@@ -239,20 +260,30 @@ cpu_snapshot() {
                 label=${tcomm%%-[0-9]*}
                 label=${label// /_}
             fi
-            echo "$tid ${pcomm// /_}:$label $((f[11] + f[12]))"
+            echo "$tid ${pcomm// /_}:$label $((f[11] + f[12])) $pid"
         done
     done
 }
 
-# cpu_records VMM I BEFORE AFTER: per group, the ticks threads used between the snapshots
-# (threads born in the phase count from zero; ones that ended in it are lost).
+# cpu_records VMM I BEFORE AFTER: per group, the ticks used between the snapshots (threads
+# born in the phase count from zero; the time of threads that ended in it is the process's
+# total less its threads', group PROCESS:ended).
 cpu_records() {
     awk -v pre="BENCH cpu vmm=$1 i=$2" 'FNR == NR { t0[$1] = $3; next }
-        { d[$2] += $3 - ($1 in t0 ? t0[$1] : 0) }
-        END { for (g in d) print pre, "group=" g, "ticks=" d[g] }' "$3" "$4" | sort
+        { v = $3 - ($1 in t0 ? t0[$1] : 0) }
+        $1 ~ /^p/ { proc[$4] = v; pg[$4] = $2; next }
+        { d[$2] += v; if ($4 != "-") th[$4] += v }
+        END {
+            for (p in proc) if (proc[p] - th[p] > 0) d[pg[p]] += proc[p] - th[p]
+            for (g in d) if (d[g] > 0 || g !~ /^kernel:/) print pre, "group=" g, "ticks=" d[g]
+        }' "$3" "$4" | sort
 }
 
-lab_ticks() { awk '$1 == "cpu" { b = 0; for (i = 2; i <= NF; i++) if (i != 5 && i != 6) b += $i; a = b + $5 + $6; print b, a; exit }' /proc/stat; }
+# lab_ticks: "busy all guest irq" CPU ticks of this machine (/proc/stat: user nice system idle
+# iowait irq softirq steal guest; guest time is part of user).
+lab_ticks() {
+    awk '$1 == "cpu" { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6, $10, $7 + $8; exit }' /proc/stat
+}
 
 # Commands: same kernel, initrd, command line, vCPUs, RAM and image for both. QEMU keeps
 # q35's defaults; its disk is the issue's: virtio-blk-pci, aio=io_uring, on the host page
@@ -267,7 +298,8 @@ vmm_cmd() {
         local d
         for d in "${QEMU_DATA[@]}"; do CMD+=(-L "$d"); done
         # shellcheck disable=SC2054 # commas are QEMU's
-        CMD+=(-M q35 -accel kvm -cpu host -smp "$CPUS" -m "$MEM"
+        # debug-threads: thread names (CPU 0/KVM...) for the CPU split, nothing else.
+        CMD+=(-name bench,debug-threads=on -M q35 -accel kvm -cpu host -smp "$CPUS" -m "$MEM"
             -nodefaults -no-user-config -nographic -serial stdio -no-reboot
             -drive "file=$IMG,if=none,id=d0,format=raw,aio=io_uring,cache=writeback"
             -device virtio-blk-pci,drive=d0
@@ -314,13 +346,13 @@ boot_once() {
         printf '%s\n' "$line" >>"$dir/console"
         case $line in
             *AZOTE-GUEST-READY*) : >"$dir/ready" ;;
-            BENCH-IO-START*)
+            *BENCH-IO-START*)
                 [ "$traced" = 0 ] || trace_start
                 lab_ticks >"$dir/lab0"
                 cpu_snapshot "$pid" >"$dir/cpu0"
                 t0=$EPOCHREALTIME
                 ;;
-            BENCH-IO-END*)
+            *BENCH-IO-END*)
                 t1=$EPOCHREALTIME
                 cpu_snapshot "$pid" >"$dir/cpu1"
                 lab_ticks >"$dir/lab1"
@@ -339,7 +371,7 @@ boot_once() {
 
 # boot VMM I TRACED: a boot (retried once if it never reached init), its records.
 boot() {
-    local vmm=$1 i=$2 traced=$3 dir=$WORK/$1-$2 status timed_out=0 j fail=0 rd wr recs b0 a0 b1 a1
+    local vmm=$1 i=$2 traced=$3 dir=$WORK/$1-$2 status timed_out=0 j fail=0 rd wr irqs recs b0 a0 g0 q0 b1 a1 g1 q1
     boot_once "$vmm" "$i" "$traced" "$dir"
     if [ ! -f "$dir/ready" ]; then
         echo "# $vmm run $i: the guest stopped before init (a known lab hang); retrying once"
@@ -352,6 +384,7 @@ boot() {
     # (No process substitution anywhere: the lab has no /dev/fd.)
     read -r rd wr <<<"$(awk '$1 == "BENCH-IOSTAT" { for (k = 2; k <= NF && $k != "/"; k++) ;
             if (k < NF) print $(k + 1) - $2, $(k + 5) - $6 }' "$dir/console")"
+    irqs=$(awk '$1 == "BENCH-IRQS" { print $2 }' "$dir/console")
     recs=$(for j in "${JOBS[@]}"; do
         fio_record "$vmm" "$i" "$j" "$(sed -n "s/^BENCH-FIO $j //p" "$dir/console")"
     done)
@@ -359,12 +392,12 @@ boot() {
     { [ "$status" = 0 ] && grep -qx 'AZOTE-RUN-EXIT 0' "$dir/console"; } || fail=1
     echo "$recs"
     echo "BENCH run vmm=$vmm i=$i traced=$traced status=$status timed_out=$timed_out" \
-        "phase_s=$(cat "$dir/phase" 2>/dev/null || echo none) reads=${rd:-none} writes=${wr:-none}"
+        "phase_s=$(cat "$dir/phase" 2>/dev/null || echo none) reads=${rd:-none} writes=${wr:-none} irqs=${irqs:-none}"
     if [ -s "$dir/cpu1" ]; then
         cpu_records "$vmm" "$i" "$dir/cpu0" "$dir/cpu1"
-        read -r b0 a0 <"$dir/lab0"
-        read -r b1 a1 <"$dir/lab1"
-        echo "BENCH labcpu vmm=$vmm i=$i busy=$((b1 - b0)) all=$((a1 - a0))"
+        read -r b0 a0 g0 q0 <"$dir/lab0"
+        read -r b1 a1 g1 q1 <"$dir/lab1"
+        echo "BENCH labcpu vmm=$vmm i=$i busy=$((b1 - b0)) all=$((a1 - a0)) guest=$((g1 - g0)) irq=$((q1 - q0))"
     fi
     if [ "$vmm" = azote ]; then
         sed -n 's/.*info: exits: //p' "$dir/stderr" | sed 's/;.*//' | tr ' ' '\n' | grep '=' |
@@ -378,9 +411,10 @@ boot() {
         tail -n 15 "$dir/stderr" | sed 's/^/#   stderr| /'
         return 1
     fi
+    [ -z "${BENCH_VERBOSE:-}" ] || cat -v "$dir/console" | sed 's/^/#   console| /'
     [ "$traced" = 0 ] || cat "$dir/trace"
     echo "# $vmm run $i$([ "$traced" = 1 ] && echo ' (traced)'): $(progress <<<"$recs")," \
-        "phase $(cat "$dir/phase") s, $rd reads + $wr writes"
+        "phase $(cat "$dir/phase") s, $rd reads + $wr writes, $irqs disk interrupts"
 }
 
 # progress: "randread 1234 IOPS, ..." from BENCH fio records.
@@ -392,6 +426,7 @@ progress() { awk '$2 == "fio" { sub(/job=/, "", $5); sub(/iops=/, "", $6); s = s
 host_fio() {
     local j out=$WORK/host-$1 recs fail=0
     mkdir -p "$out"
+    irqs=$(awk '$1 == "BENCH-IRQS" { print $2 }' "$dir/console")
     recs=$(for j in "${JOBS[@]}"; do
         # shellcheck disable=SC2046 # fio_args is a list of options
         "$FIO" $(fio_args "$j") --direct=0 --filename="$IMG" --output="$out/$j.terse" 2>"$out/$j.err"

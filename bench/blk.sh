@@ -12,7 +12,7 @@
 # absolute figures.
 #
 # Environment (see bench/blk-run.sh for the rest, passed through: BENCH_RUNTIME, BENCH_RAMP,
-# BENCH_IODEPTH, BENCH_IOENGINE, BENCH_CPUS, BENCH_MEM, BENCH_IMG_MIB):
+# BENCH_IODEPTH, BENCH_IOENGINE, BENCH_CPUS, BENCH_MEM, BENCH_IMG_MIB, BENCH_VERBOSE):
 #   BUILD                 build folder holding azote and azote-blk (default build)
 #   BENCH_RUNS=3          rounds (host fio, one azote boot, one QEMU boot each)
 #   BENCH_TRACE_RUNS=1    boots per VMM, first, that count VM exits (left out of the figures)
@@ -64,7 +64,7 @@ ldd "$FIO" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
     die "ldd $FIO failed"
 
 BENCH_ENV=(BENCH_RUNS="$RUNS" BENCH_TRACE_RUNS="$TRACE_RUNS")
-for v in BENCH_RUNTIME BENCH_RAMP BENCH_IODEPTH BENCH_IOENGINE BENCH_CPUS BENCH_MEM BENCH_IMG_MIB; do
+for v in BENCH_RUNTIME BENCH_RAMP BENCH_IODEPTH BENCH_IOENGINE BENCH_CPUS BENCH_MEM BENCH_IMG_MIB BENCH_VERBOSE; do
     [ -z "${!v:-}" ] || BENCH_ENV+=("$v=${!v}")
 done
 
@@ -91,7 +91,7 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -z "${BENCH_IN_LAB:-}" ]; then
 else
     wait_for_other_qemus
     echo "bench: no hardware virtualization here: $TRACE_RUNS traced boot(s) per VMM, then $RUNS rounds" \
-        "(host fio, azote, QEMU) inside one lab; expect ~1.5 min per boot"
+        "(host fio, azote, QEMU) inside one lab; about a minute per boot, ~10 minutes in all with the defaults"
     # One lab CPU, as bench/boot.sh: the lab's TCG is single-threaded, and with two lab CPUs
     # taking turns on it guests hang; with one, every thread (vCPU, device process, QEMU's
     # main loop, host fio) shares the same CPU alike.
