@@ -39,29 +39,7 @@ clean_exit_problems() {
 run_output() { awk '/^AZOTE-RUN-EXIT /{ f = 0 } f; /^AZOTE-GUEST-READY$/{ f = 1 }' "$OUT.txt"; }
 
 for f in "$GUEST/vmlinuz" "$GUEST/vmlinuz-cloud" "$INITRD"; do
-    [ -f "$f" ] || { tap_result "guest assets present" "$f missing (set AZOTE_GUEST)"; # SIGTERM while the guest runs: a clean, prompt exit with status 0 and a line saying why.
-echo "# boot: SIGTERM while the guest runs"
-# azote itself in the background (not under timeout, which would get the signal instead).
-"$AZOTE" --kernel "$GUEST/vmlinuz" --initrd "$INITRD" --cpus 2 \
-    --cmdline "$CMDLINE azote_run=\"sleep 600\"" </dev/null >"$OUT" 2>"$ERR" &
-vm=$!
-for _ in $(seq 300); do grep -q AZOTE-GUEST-READY "$OUT" 2>/dev/null && break; sleep 0.3; done
-kill -TERM $vm
-STATUS=
-for _ in $(seq 50); do kill -0 $vm 2>/dev/null || break; sleep 0.1; done
-kill -0 $vm 2>/dev/null && { STATUS=hung; kill -KILL $vm; }
-wait $vm
-rc=$?
-[ -n "$STATUS" ] || STATUS=$rc
-tap_indent "    | " <"$OUT"
-tap_indent "    stderr| " <"$ERR"
-PROBLEMS=()
-grep -q AZOTE-GUEST-READY "$OUT" || PROBLEMS+=("the guest never reached init")
-[ "$STATUS" = 0 ] || PROBLEMS+=("exit status $STATUS within 5 s of SIGTERM, expected 0")
-grep -q 'stopped by SIGTERM' "$ERR" || PROBLEMS+=("no line says SIGTERM stopped it")
-tap_result "SIGTERM: azote stops the guest and exits 0 within 5 s" "${PROBLEMS[@]}"
-
-tap_done; }
+    [ -f "$f" ] || { tap_result "guest assets present" "$f missing (set AZOTE_GUEST)"; tap_done; }
 done
 
 boot "stock kernel, 1 vCPU" --kernel "$GUEST/vmlinuz" --initrd "$INITRD" --cmdline "$CMDLINE" --cpus 1
