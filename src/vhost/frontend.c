@@ -167,7 +167,6 @@ int vhost_frontend_init(struct vhost_frontend *fe, const struct vhost_frontend_p
 	fe->sock = p->sock;
 	fe->err_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fe->mem = p->mem;
-	fe->device_id = p->device_id;
 	fe->queue_max_size = p->queue_size;
 	pthread_mutex_init(&fe->lock, NULL);
 	rc = fe_negotiate(fe, p);

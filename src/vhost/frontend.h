@@ -21,7 +21,6 @@ struct vhost_frontend {
 	int err_fd;              /* eventfd the backend signals when the guest broke a ring */
 	pthread_mutex_t lock;    /* one request/reply exchange at a time */
 	const struct guest_mem *mem;
-	uint16_t device_id;      /* VIRTIO_ID_* the guest sees */
 	uint64_t backend_features;
 	uint64_t protocol_features; /* negotiated */
 	uint16_t nqueues;        /* queues offered to the guest */
@@ -30,7 +29,6 @@ struct vhost_frontend {
 	uint32_t config_len;     /* bytes of device config the backend gave */
 	bool started;
 	bool dead;               /* the socket failed: every operation fails until reset */
-	uint64_t extra_features_mask; /* features the VMM withholds from the guest */
 };
 
 /* Parameters for connecting one device. */

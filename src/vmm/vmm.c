@@ -10,7 +10,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/sysinfo.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "arch/x86/acpi.h"
@@ -27,14 +26,6 @@
 #include "util/log.h"
 
 #define KVM_DEVICE "/dev/kvm"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t host_ram_bytes(void)
 {
@@ -320,7 +311,6 @@ int vmm_create(struct vmm **out, const struct vm_config *cfg)
 	if (!vmm)
 		return -ENOMEM;
 	vmm->cfg = cfg;
-	vmm->start_ns = now_ns();
 	vmm->vm_fd = vmm->stop_efd = vmm->serial_efd = vmm->signal_fd = vmm->drain_tfd = -1;
 	vmm->mem.memfd = -1;
 	vmm->loop.epfd = -1;

@@ -70,7 +70,6 @@ struct vmm {
 	int stop_claimed;
 	int exit_status;
 	char stop_msg[160];
-	uint64_t start_ns;
 };
 
 /* Build the VM described by cfg: KVM objects, RAM, devices, ACPI, kernel, vCPUs. Returns 0, or

@@ -7,6 +7,8 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/lib/tap.sh"
+. "$ROOT/tests/lib/expect-bad.sh"
+EXPECT_TIMEOUT=10
 
 AZOTE=$(realpath -m "${AZOTE:-$ROOT/build/azote}")
 BLK=${AZOTE_BLK:-$(dirname "$AZOTE")/azote-blk}
@@ -27,24 +29,6 @@ truncate -s 1M "$W/disk.img"
 IS_ROOT=0
 [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 
-# expect_bad NAME PATTERN... -- COMMAND...: exit 2, one stderr line matching every PATTERN.
-expect_bad() {
-    local name=$1 patterns=() problems=() status lines p
-    shift
-    while [ "$1" != -- ]; do patterns+=("$1"); shift; done
-    shift
-    timeout -k 5 10 "$@" </dev/null >"$W/stdout" 2>"$W/stderr"
-    status=$?
-    [ "$status" != 124 ] || problems+=("still running after 10 s")
-    [ "$status" = 2 ] || problems+=("exit status $status, expected 2")
-    lines=$(grep -c '' "$W/stderr")
-    [ "$lines" = 1 ] || problems+=("stderr has $lines lines, expected exactly 1")
-    for p in "${patterns[@]}"; do
-        grep -Eqi -- "$p" "$W/stderr" || problems+=("stderr does not match /$p/")
-    done
-    [ ${#problems[@]} -eq 0 ] || problems+=("stderr: $(head -c 600 "$W/stderr" | tr '\n' '|')")
-    tap_result "$name" "${problems[@]}"
-}
 
 # start_blk LOG ARGS...: run azote-blk in the background; sets BLK_PID.
 start_blk() {
@@ -62,50 +46,50 @@ wait_for_socket() {
     return 1
 }
 
-expect_bad "missing image" 'absent\.img' 'no such file' -- \
+expect_bad_input "missing image" 'absent\.img' 'no such file' -- \
     "$BLK" --socket "$W/s" --file "$W/absent.img"
 mkdir "$W/somedir"
-expect_bad "image is a directory" 'somedir' 'directory' -- "$BLK" --socket "$W/s" --file "$W/somedir"
-expect_bad "image is a directory (read-only)" 'somedir' 'directory' -- \
+expect_bad_input "image is a directory" 'somedir' 'directory' -- "$BLK" --socket "$W/s" --file "$W/somedir"
+expect_bad_input "image is a directory (read-only)" 'somedir' 'directory' -- \
     "$BLK" --socket "$W/s" --file "$W/somedir" --ro
-expect_bad "image is a character device" '/dev/null' 'not a regular file or a block device' -- \
+expect_bad_input "image is a character device" '/dev/null' 'not a regular file or a block device' -- \
     "$BLK" --socket "$W/s" --file /dev/null
 : >"$W/empty.img"
-expect_bad "empty image" 'empty\.img' 'empty' -- "$BLK" --socket "$W/s" --file "$W/empty.img"
+expect_bad_input "empty image" 'empty\.img' 'empty' -- "$BLK" --socket "$W/s" --file "$W/empty.img"
 
 cp "$W/disk.img" "$W/locked.img"
 chmod 000 "$W/locked.img"
 if [ "$IS_ROOT" = 0 ]; then
-    expect_bad "unreadable image" 'locked\.img' 'permission denied' -- \
+    expect_bad_input "unreadable image" 'locked\.img' 'permission denied' -- \
         "$BLK" --socket "$W/s" --file "$W/locked.img"
 elif setpriv --bounding-set -dac_override,-dac_read_search true 2>/dev/null; then
-    expect_bad "unreadable image" 'locked\.img' 'permission denied' -- \
+    expect_bad_input "unreadable image" 'locked\.img' 'permission denied' -- \
         setpriv --bounding-set -dac_override,-dac_read_search "$BLK" --socket "$W/s" --file "$W/locked.img"
 else
     tap_skip "unreadable image" "running as root and setpriv cannot drop CAP_DAC_OVERRIDE"
 fi
 chmod 444 "$W/locked.img"
 if [ "$IS_ROOT" = 0 ]; then
-    expect_bad "read-only file opened for writing" 'locked\.img' 'permission denied.*--ro' -- \
+    expect_bad_input "read-only file opened for writing" 'locked\.img' 'permission denied.*--ro' -- \
         "$BLK" --socket "$W/s" --file "$W/locked.img"
 elif setpriv --bounding-set -dac_override,-dac_read_search true 2>/dev/null; then
-    expect_bad "read-only file opened for writing" 'locked\.img' 'permission denied.*--ro' -- \
+    expect_bad_input "read-only file opened for writing" 'locked\.img' 'permission denied.*--ro' -- \
         setpriv --bounding-set -dac_override,-dac_read_search "$BLK" --socket "$W/s" --file "$W/locked.img"
 else
     tap_skip "read-only file opened for writing" "running as root and setpriv cannot drop CAP_DAC_OVERRIDE"
 fi
 
-expect_bad "no --file" 'file' -- "$BLK" --socket "$W/s"
-expect_bad "no socket" 'socket|fd' -- "$BLK" --file "$W/disk.img"
-expect_bad "both --socket and --fd" 'socket|fd' -- "$BLK" --socket "$W/s" --fd 3 --file "$W/disk.img"
-expect_bad "--queues 0" 'queues' -- "$BLK" --socket "$W/s" --file "$W/disk.img" --queues 0
-expect_bad "--queues 257" 'queues' -- "$BLK" --socket "$W/s" --file "$W/disk.img" --queues 257
-expect_bad "--serial longer than 20 bytes" 'serial' '20' -- \
+expect_bad_input "no --file" 'file' -- "$BLK" --socket "$W/s"
+expect_bad_input "no socket" 'socket|fd' -- "$BLK" --file "$W/disk.img"
+expect_bad_input "both --socket and --fd" 'socket|fd' -- "$BLK" --socket "$W/s" --fd 3 --file "$W/disk.img"
+expect_bad_input "--queues 0" 'queues' -- "$BLK" --socket "$W/s" --file "$W/disk.img" --queues 0
+expect_bad_input "--queues 257" 'queues' -- "$BLK" --socket "$W/s" --file "$W/disk.img" --queues 257
+expect_bad_input "--serial longer than 20 bytes" 'serial' '20' -- \
     "$BLK" --socket "$W/s" --file "$W/disk.img" --serial 123456789012345678901
-expect_bad "--fd that is not open" 'fd 77|socket' -- "$BLK" --fd 77 --file "$W/disk.img"
-expect_bad "unknown flag" 'bogus' -- "$BLK" --bogus --file "$W/disk.img"
+expect_bad_input "--fd that is not open" 'fd 77|socket' -- "$BLK" --fd 77 --file "$W/disk.img"
+expect_bad_input "unknown flag" 'bogus' -- "$BLK" --bogus --file "$W/disk.img"
 echo x >"$W/notasocket"
-expect_bad "socket path taken by a file" 'notasocket' 'not a socket' -- \
+expect_bad_input "socket path taken by a file" 'notasocket' 'not a socket' -- \
     "$BLK" --socket "$W/notasocket" --file "$W/disk.img"
 
 out=$("$BLK" --print-capabilities)
@@ -117,11 +101,11 @@ out=$("$BLK" --print-capabilities)
 start_blk "$W/first.log" --socket "$W/a.sock" --file "$W/disk.img"
 first=$BLK_PID
 if wait_for_socket "$W/a.sock"; then
-    expect_bad "second writer on an image in use" 'disk\.img' 'in use by another process' -- \
+    expect_bad_input "second writer on an image in use" 'disk\.img' 'in use by another process' -- \
         "$BLK" --socket "$W/b.sock" --file "$W/disk.img"
-    expect_bad "reader on an image in use by a writer" 'disk\.img' 'in use by another process' -- \
+    expect_bad_input "reader on an image in use by a writer" 'disk\.img' 'in use by another process' -- \
         "$BLK" --socket "$W/b.sock" --file "$W/disk.img" --ro
-    expect_bad "second backend on the same socket" 'a\.sock' 'another backend' -- \
+    expect_bad_input "second backend on the same socket" 'a\.sock' 'another backend' -- \
         "$BLK" --socket "$W/a.sock" --file "$W/locked.img" --ro
     kill -TERM "$first"
     wait "$first"
@@ -140,7 +124,7 @@ start_blk "$W/ro2.log" --socket "$W/r2.sock" --file "$W/disk.img" --ro
 ro2=$BLK_PID
 if wait_for_socket "$W/r1.sock" && wait_for_socket "$W/r2.sock"; then
     tap_result "two read-only backends share an image"
-    expect_bad "writer on an image read by others" 'disk\.img' 'in use by another process' -- \
+    expect_bad_input "writer on an image read by others" 'disk\.img' 'in use by another process' -- \
         "$BLK" --socket "$W/b.sock" --file "$W/disk.img"
 else
     tap_result "two read-only backends share an image" \

@@ -9,6 +9,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/lib/tap.sh"
+. "$ROOT/tests/lib/expect-bad.sh"
 
 AZOTE=$(realpath -m "${AZOTE:-$ROOT/build/azote}")
 [ -x "$AZOTE" ] || { tap_result "azote is built" "$AZOTE missing: run make"; tap_done; }
@@ -25,26 +26,6 @@ K=$W/good.img
 IS_ROOT=0
 [ "$(id -u)" -eq 0 ] && IS_ROOT=1
 
-# expect_bad_input NAME PATTERN... -- COMMAND...: COMMAND must exit 2 with one
-# stderr line matching every PATTERN.
-expect_bad_input() {
-    local name=$1 patterns=() problems=() status lines p
-    shift
-    while [ "$1" != -- ]; do patterns+=("$1"); shift; done
-    shift
-    # A bounded wait: a case that wrongly starts a guest must not hang the suite.
-    timeout -k 5 20 "$@" </dev/null >"$W/stdout" 2>"$W/stderr"
-    status=$?
-    [ "$status" != 124 ] || problems+=("still running after 20 s (did it start a guest?)")
-    [ "$status" = 2 ] || problems+=("exit status $status, expected 2")
-    lines=$(grep -c '' "$W/stderr")
-    [ "$lines" = 1 ] || problems+=("stderr has $lines lines, expected exactly 1")
-    for p in "${patterns[@]}"; do
-        grep -Eqi -- "$p" "$W/stderr" || problems+=("stderr does not match /$p/")
-    done
-    [ ${#problems[@]} -eq 0 ] || problems+=("stderr: $(head -c 600 "$W/stderr" | tr '\n' '|')")
-    tap_result "$name" "${problems[@]}"
-}
 
 NOT_FOUND='no such file|not found|does not exist|missing|cannot open'
 
