@@ -32,6 +32,10 @@ void cli_usage(void)
 	       "  --mem SIZE      guest RAM, e.g. 256M, 2G; no unit means MiB (default 128M)\n"
 	       "  --disk path=IMG[,ro][,id=NAME]  a virtio-blk disk served by an azote-blk process\n"
 	       "  --disk socket=PATH[,id=NAME]    a disk served by a running vhost-user-blk backend\n"
+	       "  --net tap=NAME[,mac=MAC][,id=NAME]  a virtio-net interface on an existing TAP\n"
+	       "                  device, served by an azote-net process\n"
+	       "  --net socket=PATH[,id=NAME]     an interface served by a running vhost-user-net\n"
+	       "                  backend\n"
 	       "  --exit-stats    print VM-exit counts by reason when the guest ends\n"
 	       "  --quiet         print only errors\n"
 	       "  --help, --version\n"
@@ -42,7 +46,7 @@ void cli_usage(void)
 	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS);
 }
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_EXIT_STATS,
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_NET, OPT_EXIT_STATS,
        OPT_QUIET, OPT_HELP, OPT_VERSION };
 
 static const struct option cli_options[] = {
@@ -52,6 +56,7 @@ static const struct option cli_options[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"mem", required_argument, NULL, OPT_MEM},
 	{"disk", required_argument, NULL, OPT_DISK},
+	{"net", required_argument, NULL, OPT_NET},
 	{"exit-stats", no_argument, NULL, OPT_EXIT_STATS},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -109,6 +114,37 @@ static int cli_disk(struct vm_config *cfg, const char *text, struct config_error
 	return 0;
 }
 
+static int cli_net(struct vm_config *cfg, const char *text, struct config_error *err)
+{
+	struct net_config *n;
+
+	if (cfg->nnets == VM_CONFIG_MAX_NETS) {
+		config_fail(err, "--net: at most %d interfaces", VM_CONFIG_MAX_NETS);
+		return -EINVAL;
+	}
+	n = &cfg->nets[cfg->nnets];
+	if (net_config_parse(text, n, err))
+		return -EINVAL;
+	if (!n->id[0])
+		snprintf(n->id, sizeof(n->id), "eth%u", cfg->nnets);
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		if (!strcmp(cfg->nets[i].id, n->id)) {
+			config_fail(err, "--net: id '%s' used twice", n->id);
+			return -EINVAL;
+		}
+		if (n->tap && cfg->nets[i].tap && !strcmp(cfg->nets[i].tap, n->tap)) {
+			config_fail(err, "--net: tap '%s' used twice", n->tap);
+			return -EINVAL;
+		}
+		if (n->mac_set && cfg->nets[i].mac_set && !memcmp(cfg->nets[i].mac, n->mac, 6)) {
+			config_fail(err, "--net: two interfaces with the same mac");
+			return -EINVAL;
+		}
+	}
+	cfg->nnets++;
+	return 0;
+}
+
 enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  struct config_error *err)
 {
@@ -135,6 +171,10 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			break;
 		case OPT_DISK:
 			if (cli_disk(cfg, optarg, err))
+				return CLI_ERROR;
+			break;
+		case OPT_NET:
+			if (cli_net(cfg, optarg, err))
 				return CLI_ERROR;
 			break;
 		case OPT_EXIT_STATS: cfg->exit_stats = true; break;

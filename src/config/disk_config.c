@@ -5,20 +5,6 @@
 
 #include "config/vm_config.h"
 
-/* A disk id becomes part of messages and the guest-visible serial: keep it plain. */
-static bool disk_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n >= sizeof(((struct disk_config *)0)->id))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(id[i] == '-' || id[i] == '_' || (id[i] >= '0' && id[i] <= '9') ||
-		      (id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')))
-			return false;
-	return true;
-}
-
 static int disk_key(struct disk_config *d, char *item, struct config_error *err)
 {
 	char *eq = strchr(item, '=');
@@ -36,7 +22,7 @@ static int disk_key(struct disk_config *d, char *item, struct config_error *err)
 		d->path = eq + 1;
 	else if (!strcmp(item, "socket") && !d->socket)
 		d->socket = eq + 1;
-	else if (!strcmp(item, "id") && disk_id_valid(eq + 1))
+	else if (!strcmp(item, "id") && config_id_valid(eq + 1))
 		snprintf(d->id, sizeof(d->id), "%s", eq + 1);
 	else if (!strcmp(item, "id")) {
 		snprintf(err->msg, sizeof(err->msg),

@@ -13,6 +13,7 @@
 #define VM_CONFIG_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=1"
 
 #define VM_CONFIG_MAX_DISKS 8
+#define VM_CONFIG_MAX_NETS  8
 
 /* A disk: an image served by an azote-blk process azote starts, or an existing vhost-user-blk
  * backend's socket. */
@@ -24,6 +25,17 @@ struct disk_config {
 	char spec[512];       /* copy of the --disk text; path and socket point into it */
 };
 
+/* A network interface: a TAP device served by an azote-net process azote starts, or an
+ * existing vhost-user-net backend's socket. */
+struct net_config {
+	char id[32];          /* name in messages (default eth0, eth1...) */
+	const char *tap;      /* TAP interface name (NULL when socket is set) */
+	const char *socket;   /* vhost-user socket of a running backend */
+	uint8_t mac[6];       /* guest MAC; azote picks a locally administered one if not given */
+	bool mac_set;
+	char spec[512];       /* copy of the --net text; tap and socket point into it */
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: no initrd */
@@ -32,6 +44,8 @@ struct vm_config {
 	uint64_t mem_bytes;
 	struct disk_config disks[VM_CONFIG_MAX_DISKS];
 	unsigned ndisks;
+	struct net_config nets[VM_CONFIG_MAX_NETS];
+	unsigned nnets;
 	bool exit_stats; /* print VM-exit counters by reason when the VM ends */
 	bool quiet;      /* only errors on stderr */
 };
@@ -52,6 +66,18 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
  * 0 or -EINVAL with err. */
 __attribute__((warn_unused_result)) int disk_config_parse(const char *text, struct disk_config *d,
 							   struct config_error *err);
+
+/* Parse one --net value ("tap=NAME[,mac=MAC][,id=NAME]" or "socket=PATH[,id=NAME]") into n.
+ * 0 or -EINVAL with err. */
+__attribute__((warn_unused_result)) int net_config_parse(const char *text, struct net_config *n,
+							  struct config_error *err);
+
+/* Parse "aa:bb:cc:dd:ee:ff" (hex, case-insensitive) into mac; 0 or -EINVAL. Unicast, non-zero
+ * addresses only: a multicast or all-zero MAC cannot be an interface's. */
+__attribute__((warn_unused_result)) int mac_parse(const char *text, uint8_t mac[6]);
+
+/* A config id becomes part of messages and guest-visible names: 1-31 of [A-Za-z0-9_-]. */
+bool config_id_valid(const char *id);
 
 /* Print the usage text to stdout. */
 void cli_usage(void);

@@ -31,6 +31,11 @@ static bool fe_has(const struct vhost_frontend *fe, unsigned protocol_bit)
 	return fe->protocol_features & BIT(protocol_bit);
 }
 
+bool vhost_frontend_has_protocol(const struct vhost_frontend *fe, unsigned bit)
+{
+	return fe_has(fe, bit);
+}
+
 /* One exchange with the backend; called with fe->lock held. `reply_size` > 0 reads a reply of
  * that size into *reply; otherwise, when REPLY_ACK was negotiated, waits for the ack. */
 static int fe_call(struct vhost_frontend *fe, uint32_t request, const void *payload,
@@ -111,14 +116,14 @@ static int fe_negotiate(struct vhost_frontend *fe, const struct vhost_frontend_p
 	return 0;
 }
 
-static int fe_fetch_config(struct vhost_frontend *fe, uint32_t len)
+static int fe_fetch_config(struct vhost_frontend *fe, uint32_t len, bool optional)
 {
 	struct vhost_user_config req = {.offset = 0, .size = len};
 	struct vhost_user_msg reply;
 	const uint32_t head = offsetof(struct vhost_user_config, payload);
 	int rc;
 
-	if (!len)
+	if (!len || (optional && !fe_has(fe, VHOST_USER_PROTOCOL_F_CONFIG)))
 		return 0;
 	if (!fe_has(fe, VHOST_USER_PROTOCOL_F_CONFIG)) {
 		log_error("%s: the backend does not offer its device configuration "
@@ -168,10 +173,11 @@ int vhost_frontend_init(struct vhost_frontend *fe, const struct vhost_frontend_p
 	fe->err_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fe->mem = p->mem;
 	fe->queue_max_size = p->queue_size;
+	fe->feature_mask = ~0ull;
 	pthread_mutex_init(&fe->lock, NULL);
 	rc = fe_negotiate(fe, p);
 	if (!rc)
-		rc = fe_fetch_config(fe, p->config_len);
+		rc = fe_fetch_config(fe, p->config_len, p->config_optional);
 	if (!rc)
 		rc = fe_send_mem_table(fe);
 	if (!rc && fe->err_fd < 0)
@@ -210,7 +216,7 @@ static uint64_t fe_features(void *ctx)
 {
 	struct vhost_frontend *fe = ctx;
 
-	return fe->backend_features & FRONTEND_GUEST_FEATURES;
+	return fe->backend_features & fe->feature_mask & FRONTEND_GUEST_FEATURES;
 }
 
 static uint16_t fe_num_queues(void *ctx)
@@ -240,8 +246,9 @@ static int fe_config_write(void *ctx, uint32_t offset, const uint8_t *data, uint
 	struct vhost_user_config req = {.offset = offset, .size = len};
 	int rc;
 
-	if (offset >= fe->config_len || len > fe->config_len - offset)
-		return 0; /* outside the device's config: ignored, as on hardware */
+	if (offset >= fe->config_len || len > fe->config_len - offset ||
+	    !fe_has(fe, VHOST_USER_PROTOCOL_F_CONFIG))
+		return 0; /* outside the device's (writable) config: ignored, as on hardware */
 	memcpy(req.payload, data, len);
 	pthread_mutex_lock(&fe->lock);
 	rc = fe_call(fe, VHOST_USER_SET_CONFIG, &req,
@@ -333,13 +340,12 @@ static void fe_reset(void *ctx)
 	pthread_mutex_unlock(&fe->lock);
 }
 
-const struct virtio_backend_ops vhost_frontend_blk_ops = {
-	.device_id = VIRTIO_ID_BLOCK,
-	.features = fe_features,
-	.num_queues = fe_num_queues,
-	.queue_max_size = fe_queue_max_size,
-	.config_read = fe_config_read,
-	.config_write = fe_config_write,
-	.start = fe_start,
-	.reset = fe_reset,
-};
+#define FRONTEND_OPS(id)                                                                           \
+	{                                                                                          \
+		.device_id = (id), .features = fe_features, .num_queues = fe_num_queues,          \
+		.queue_max_size = fe_queue_max_size, .config_read = fe_config_read,               \
+		.config_write = fe_config_write, .start = fe_start, .reset = fe_reset,            \
+	}
+
+const struct virtio_backend_ops vhost_frontend_blk_ops = FRONTEND_OPS(VIRTIO_ID_BLOCK);
+const struct virtio_backend_ops vhost_frontend_net_ops = FRONTEND_OPS(VIRTIO_ID_NET);

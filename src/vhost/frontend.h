@@ -22,6 +22,7 @@ struct vhost_frontend {
 	pthread_mutex_t lock;    /* one request/reply exchange at a time */
 	const struct guest_mem *mem;
 	uint64_t backend_features;
+	uint64_t feature_mask;      /* device features the VMM lets the guest see */
 	uint64_t protocol_features; /* negotiated */
 	uint16_t nqueues;        /* queues offered to the guest */
 	uint16_t queue_max_size;
@@ -36,8 +37,9 @@ struct vhost_frontend_params {
 	const char *name;
 	int sock;                /* connected socket; ownership passes to the frontend */
 	const struct guest_mem *mem;
-	uint16_t device_id;      /* VIRTIO_ID_BLOCK... */
 	uint32_t config_len;     /* size of the device config struct to fetch */
+	bool config_optional;    /* a backend without VHOST_USER_PROTOCOL_F_CONFIG is fine: the
+				  * VMM fills fe->config itself (vhost-user-net backends) */
 	uint16_t max_queues;     /* at most this many queues (e.g. one per vCPU) */
 	uint16_t queue_size;     /* largest queue size to offer */
 };
@@ -49,8 +51,12 @@ __attribute__((warn_unused_result)) int vhost_frontend_init(struct vhost_fronten
 							    const struct vhost_frontend_params *p);
 /* Stop the queues (if started) and close the socket. Accepts a zeroed frontend. */
 void vhost_frontend_fini(struct vhost_frontend *fe);
-/* The operations the virtio-pci transport calls for a block device; ctx is the frontend. */
+/* The operations the virtio-pci transport calls for a block or network device; ctx is the
+ * frontend. */
 extern const struct virtio_backend_ops vhost_frontend_blk_ops;
+extern const struct virtio_backend_ops vhost_frontend_net_ops;
+/* Does the backend offer the protocol feature (VHOST_USER_PROTOCOL_F_*), as negotiated? */
+bool vhost_frontend_has_protocol(const struct vhost_frontend *fe, unsigned bit);
 /* Mark the backend gone (its socket hung up): later operations fail fast. */
 void vhost_frontend_mark_dead(struct vhost_frontend *fe);
 

@@ -84,7 +84,7 @@ static int vmm_create_pci(struct vmm *vmm)
 				    .mmio_size = LAYOUT_PCI_MMIO_SIZE};
 	int rc;
 
-	if (!vmm->cfg->ndisks)
+	if (!vmm->cfg->ndisks && !vmm->cfg->nnets)
 		return 0;
 	rc = kvm_irq_init(&vmm->irq, &kvm_irq_vm_ops, &vmm->vm_fd);
 	/* Set even on failure: kvm_irq_fini undoes a half-done init. */
@@ -328,7 +328,7 @@ int vmm_create(struct vmm **out, const struct vm_config *cfg)
 	if (!rc)
 		rc = vmm_create_pci(vmm);
 	if (!rc)
-		rc = vmm_disks_create(vmm);
+		rc = vmm_cards_create(vmm);
 	if (!rc)
 		rc = vmm_load_guest(vmm, &entry);
 	if (!rc)
@@ -351,7 +351,7 @@ void vmm_destroy(struct vmm *vmm)
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
 		vcpu_fini(&vmm->vcpus[i]);
 	free(vmm->vcpus);
-	vmm_disks_destroy(vmm);
+	vmm_cards_destroy(vmm);
 	pci_host_destroy(vmm->pci);
 	if (vmm->irq_ready)
 		kvm_irq_fini(&vmm->irq);

@@ -14,7 +14,7 @@
 #include "util/escape.h"
 #include "util/evloop.h"
 #include "util/term.h"
-#include "vmm/vmm_disks.h"
+#include "vmm/vmm_cards.h"
 
 /* Process exit statuses (documented in --help and the README). */
 enum vmm_exit_status {
@@ -45,8 +45,8 @@ struct vmm {
 	struct kvm_irq irq;     /* GSI routing, irqfds, ioeventfds (MSI-X devices) */
 	bool irq_ready;
 	struct pci_host *pci;   /* only when the VM has PCI devices */
-	struct vmm_disk disks[VM_CONFIG_MAX_DISKS];
-	unsigned ndisks_ready; /* disks whose backend was started: what vmm_destroy undoes */
+	struct vmm_card cards[VMM_MAX_CARDS]; /* disks first, then network interfaces */
+	unsigned ncards_ready; /* cards whose backend was started: what vmm_destroy undoes */
 
 	struct serial *serial;
 	struct acpi_pm *acpi_pm;

@@ -55,7 +55,7 @@ static void vmm_on_signal(void *opaque, int fd, uint32_t events)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGCHLD) {
-		vmm_disks_reap(vmm);
+		vmm_cards_reap(vmm);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "stopped by SIG%s", sigabbrev_np((int)si.ssi_signo) ?: "?");
@@ -171,7 +171,7 @@ static int vmm_loop_setup(struct vmm *vmm)
 	if (!rc)
 		rc = vmm_drain_timer_setup(vmm);
 	if (!rc)
-		rc = vmm_disks_watch(vmm);
+		rc = vmm_cards_watch(vmm);
 	/* Eventfds of masked MSI-X vectors: the loop records them as pending. */
 	if (!rc && vmm->irq_ready)
 		rc = evloop_add(&vmm->loop, kvm_irq_watch_fd(&vmm->irq), EPOLLIN, kvm_irq_on_watch,

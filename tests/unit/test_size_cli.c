@@ -170,6 +170,57 @@ static void test_cli_disk_errors(void **state)
 	expect_error(a7, 5, "not key=value");
 }
 
+static void test_cli_nets(void **state)
+{
+	struct vm_config cfg;
+	struct config_error err;
+	char *argv[] = {"azote", "--kernel", "/k", "--net", "tap=tap0", "--net",
+			"tap=tap1,mac=02:AB:cd:00:00:01,id=wan", "--net", "socket=/run/net.sock", NULL};
+	const uint8_t mac[6] = {0x02, 0xab, 0xcd, 0, 0, 1};
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, 9, argv), CLI_OK);
+	assert_int_equal(cfg.nnets, 3);
+	assert_string_equal(cfg.nets[0].tap, "tap0");
+	assert_string_equal(cfg.nets[0].id, "eth0");
+	assert_false(cfg.nets[0].mac_set);
+	assert_string_equal(cfg.nets[1].id, "wan");
+	assert_true(cfg.nets[1].mac_set);
+	assert_memory_equal(cfg.nets[1].mac, mac, 6);
+	assert_string_equal(cfg.nets[2].socket, "/run/net.sock");
+	assert_string_equal(cfg.nets[2].id, "eth2");
+	assert_null(cfg.nets[2].tap);
+}
+
+static void test_cli_net_errors(void **state)
+{
+	(void)state;
+	char *a1[] = {"azote", "--kernel", "/k", "--net", "id=x", NULL};
+	expect_error(a1, 5, "exactly one of");
+	char *a2[] = {"azote", "--kernel", "/k", "--net", "tap=t,socket=/s", NULL};
+	expect_error(a2, 5, "exactly one of");
+	char *a3[] = {"azote", "--kernel", "/k", "--net", "tap=t,mac=01:00:00:00:00:01", NULL};
+	expect_error(a3, 5, "not a unicast address");
+	char *a4[] = {"azote", "--kernel", "/k", "--net", "tap=t,mac=00:00:00:00:00:00", NULL};
+	expect_error(a4, 5, "not a unicast address");
+	char *a5[] = {"azote", "--kernel", "/k", "--net", "tap=t,mac=02:00:00:00:00", NULL};
+	expect_error(a5, 5, "not a unicast address");
+	char *a6[] = {"azote", "--kernel", "/k", "--net", "tap=t,mac=02:00:00:00:00:0g", NULL};
+	expect_error(a6, 5, "not a unicast address");
+	char *a7[] = {"azote", "--kernel", "/k", "--net", "tap=a", "--net", "tap=a", NULL};
+	expect_error(a7, 7, "tap 'a' used twice");
+	char *a8[] = {"azote", "--kernel", "/k", "--net", "tap=a,id=n", "--net", "tap=b,id=n", NULL};
+	expect_error(a8, 7, "id 'n' used twice");
+	char *a9[] = {"azote", "--kernel", "/k", "--net", "socket=/s,mac=02:00:00:00:00:01", NULL};
+	expect_error(a9, 5, "mac applies");
+	char *a10[] = {"azote", "--kernel", "/k", "--net", "tap=abcdefghijklmnopq", NULL};
+	expect_error(a10, 5, "longer than 15");
+	char *a11[] = {"azote", "--kernel", "/k", "--net", "tap=t,vhost=on", NULL};
+	expect_error(a11, 5, "unknown or repeated key 'vhost'");
+	char *a12[] = {"azote", "--kernel", "/k", "--net", "tap=a,mac=02:00:00:00:00:01", "--net",
+		       "tap=b,mac=02:00:00:00:00:01", NULL};
+	expect_error(a12, 7, "same mac");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,7 +228,8 @@ int main(void)
 		cmocka_unit_test(test_uint_parse),   cmocka_unit_test(test_cli_defaults),
 		cmocka_unit_test(test_cli_full),     cmocka_unit_test(test_cli_errors),
 		cmocka_unit_test(test_check_host),   cmocka_unit_test(test_cli_disks),
-		cmocka_unit_test(test_cli_disk_errors),
+		cmocka_unit_test(test_cli_disk_errors), cmocka_unit_test(test_cli_nets),
+		cmocka_unit_test(test_cli_net_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
