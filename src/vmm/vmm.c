@@ -24,6 +24,7 @@
 #include "devices/serial.h"
 #include "pci/pci_host.h"
 #include "util/log.h"
+#include "vmm/vmm_loop.h"
 
 #define KVM_DEVICE "/dev/kvm"
 
@@ -302,19 +303,88 @@ static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entr
 	return rc;
 }
 
-int vmm_create(struct vmm **out, const struct vm_config *cfg)
+/* The fields a machine owns, as they are before it is built (and after it is undone). */
+static void vmm_machine_clear(struct vmm *vmm)
 {
-	struct linux_boot_entry entry;
+	vmm->kvm.fd = vmm->vm_fd = vmm->serial_efd = vmm->drain_tfd = -1;
+	vmm->mem = (struct guest_mem){.memfd = -1};
+	vmm->pio = (struct iobus){0};
+	vmm->mmio = (struct iobus){0};
+	vmm->coalesced = (struct coalesced){0};
+	vmm->vcpus = NULL;
+	vmm->nvcpus_ready = 0;
+	vmm->irq_ready = false;
+	vmm->pci = NULL;
+	vmm->serial = NULL;
+	vmm->acpi_pm = NULL;
+	vmm->i8042 = NULL;
+	vmm->pvpanic = NULL;
+}
+
+/* Undo a machine, built or half-built: vCPU threads first, nothing may touch devices or
+ * memory once they are gone. */
+static void vmm_machine_destroy(struct vmm *vmm)
+{
+	vmm_loop_detach(vmm);
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_kick(&vmm->vcpus[i]);
+	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
+		vcpu_fini(&vmm->vcpus[i]);
+	free(vmm->vcpus);
+	vmm_cards_destroy(vmm);
+	pci_host_destroy(vmm->pci);
+	if (vmm->irq_ready)
+		kvm_irq_fini(&vmm->irq);
+	if (vmm->coalesced.ring)
+		coalesced_fini(&vmm->coalesced);
+	pvpanic_destroy(vmm->pvpanic);
+	i8042_destroy(vmm->i8042);
+	acpi_pm_destroy(vmm->acpi_pm);
+	serial_destroy(vmm->serial);
+	if (vmm->serial_efd >= 0)
+		close(vmm->serial_efd);
+	guest_mem_fini(&vmm->mem);
+	if (vmm->vm_fd >= 0)
+		close(vmm->vm_fd);
+	kvm_sys_close(&vmm->kvm);
+	vmm_machine_clear(vmm);
+	vmm->booted = false;
+}
+
+int vmm_new(struct vmm **out, const struct vm_config *cfg)
+{
 	struct vmm *vmm = calloc(1, sizeof(*vmm));
 	int rc;
 
 	if (!vmm)
 		return -ENOMEM;
 	vmm->cfg = cfg;
-	vmm->vm_fd = vmm->stop_efd = vmm->serial_efd = vmm->signal_fd = vmm->drain_tfd = -1;
-	vmm->mem.memfd = -1;
+	vmm->stop_efd = vmm->signal_fd = -1;
 	vmm->loop.epfd = -1;
-	rc = kvm_sys_open(&vmm->kvm, KVM_DEVICE);
+	vmm_machine_clear(vmm);
+	rc = vmm_loop_open(vmm);
+	if (rc) {
+		log_error("event loop: %s", strerror(-rc));
+		vmm_destroy(vmm);
+		return rc;
+	}
+	*out = vmm;
+	return 0;
+}
+
+int vmm_boot(struct vmm *vmm)
+{
+	struct linux_boot_entry entry;
+	struct config_error err;
+	int rc;
+
+	if (vmm->booted)
+		return -EALREADY;
+	rc = vm_config_validate(vmm->cfg, &err);
+	if (rc)
+		log_error("%s", err.msg);
+	if (!rc)
+		rc = kvm_sys_open(&vmm->kvm, KVM_DEVICE);
 	if (!rc)
 		rc = vmm_check_host(vmm);
 	if (!rc)
@@ -333,39 +403,42 @@ int vmm_create(struct vmm **out, const struct vm_config *cfg)
 		rc = vmm_load_guest(vmm, &entry);
 	if (!rc)
 		rc = vmm_create_vcpus(vmm, &entry);
+	if (!rc)
+		rc = vmm_loop_attach(vmm);
+	/* Said once the VM is built, so that bad input gets its one-line error alone. */
+	if (!rc && !vmm->kvm.hw_virt)
+		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
+			 "emulation only); the guest will run very slowly");
+	for (unsigned i = 0; !rc && i < vmm->nvcpus_ready; i++)
+		rc = vcpu_start(&vmm->vcpus[i]);
 	if (rc) {
-		vmm_destroy(vmm);
+		vmm_machine_destroy(vmm);
 		return rc;
 	}
-	*out = vmm;
+	vmm->booted = true;
 	return 0;
+}
+
+int vmm_create(struct vmm **out, const struct vm_config *cfg)
+{
+	int rc = vmm_new(out, cfg);
+
+	if (!rc) {
+		rc = vmm_boot(*out);
+		if (rc) {
+			vmm_destroy(*out);
+			*out = NULL;
+		}
+	}
+	return rc;
 }
 
 void vmm_destroy(struct vmm *vmm)
 {
 	if (!vmm)
 		return;
-	/* vCPU threads first: nothing may touch devices or memory once they are gone. */
-	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
-		vcpu_kick(&vmm->vcpus[i]);
-	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
-		vcpu_fini(&vmm->vcpus[i]);
-	free(vmm->vcpus);
-	vmm_cards_destroy(vmm);
-	pci_host_destroy(vmm->pci);
-	if (vmm->irq_ready)
-		kvm_irq_fini(&vmm->irq);
-	coalesced_fini(&vmm->coalesced);
-	pvpanic_destroy(vmm->pvpanic);
-	i8042_destroy(vmm->i8042);
-	acpi_pm_destroy(vmm->acpi_pm);
-	serial_destroy(vmm->serial);
-	if (vmm->serial_efd >= 0)
-		close(vmm->serial_efd);
-	guest_mem_fini(&vmm->mem);
-	if (vmm->vm_fd >= 0)
-		close(vmm->vm_fd);
-	kvm_sys_close(&vmm->kvm);
+	vmm_machine_destroy(vmm);
+	vmm_loop_close(vmm);
 	term_restore(&vmm->term);
 	free(vmm);
 }

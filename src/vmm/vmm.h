@@ -59,6 +59,7 @@ struct vmm {
 	int serial_efd; /* written by the serial device when output is waiting */
 	int signal_fd;
 	int drain_tfd;  /* periodic replay of coalesced writes a halted guest left queued */
+	bool booted;    /* vmm_boot succeeded: the vCPUs run */
 	bool stdin_watched;
 	bool stdin_paused; /* the guest's RX FIFO is full: stdin waits in the kernel */
 	struct term term;
@@ -72,12 +73,20 @@ struct vmm {
 	char stop_msg[160];
 };
 
-/* Build the VM described by cfg: KVM objects, RAM, devices, ACPI, kernel, vCPUs. Returns 0, or
- * -errno after logging what went wrong (the caller exits with VMM_EXIT_BAD_INPUT). */
+/* A VMM for cfg with its event loop (signals, stop requests) but no machine yet: what the API
+ * serves before InstanceStart. cfg may change until vmm_boot. 0 or -errno (logged). */
+__attribute__((warn_unused_result)) int vmm_new(struct vmm **out, const struct vm_config *cfg);
+
+/* Build the machine cfg describes (KVM objects, RAM, devices and their processes, ACPI, kernel,
+ * vCPUs) and start the vCPUs. On failure everything built is undone, the VMM is as vmm_new
+ * left it, and -errno is returned after logging what went wrong. */
+__attribute__((warn_unused_result)) int vmm_boot(struct vmm *vmm);
+
+/* vmm_new + vmm_boot (the command line's path). */
 __attribute__((warn_unused_result)) int vmm_create(struct vmm **out, const struct vm_config *cfg);
 
-/* Run the guest until it powers off, reboots, panics, fails or the process is told to stop.
- * Returns the process exit status. */
+/* Run the event loop until the guest powers off, reboots, panics, fails or the process is told
+ * to stop; then stop the vCPUs. Returns the process exit status. */
 int vmm_run(struct vmm *vmm);
 
 /* Stop and free everything, in reverse order of creation. Accepts NULL. */

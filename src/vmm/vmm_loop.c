@@ -16,6 +16,7 @@
 #include "devices/serial.h"
 #include "util/log.h"
 #include "vmm/vmm.h"
+#include "vmm/vmm_loop.h"
 
 void vmm_request_stop(struct vmm *vmm, int status, const char *msg)
 {
@@ -141,7 +142,7 @@ static int vmm_drain_timer_setup(struct vmm *vmm)
 	return evloop_add(&vmm->loop, vmm->drain_tfd, EPOLLIN, vmm_on_drain_timer, vmm);
 }
 
-static int vmm_loop_setup(struct vmm *vmm)
+int vmm_loop_open(struct vmm *vmm)
 {
 	sigset_t set;
 	int rc;
@@ -166,8 +167,13 @@ static int vmm_loop_setup(struct vmm *vmm)
 		rc = evloop_add(&vmm->loop, vmm->stop_efd, EPOLLIN, vmm_on_stop, vmm);
 	if (!rc)
 		rc = evloop_add(&vmm->loop, vmm->signal_fd, EPOLLIN, vmm_on_signal, vmm);
-	if (!rc)
-		rc = evloop_add(&vmm->loop, vmm->serial_efd, EPOLLIN, vmm_on_serial, vmm);
+	return rc;
+}
+
+int vmm_loop_attach(struct vmm *vmm)
+{
+	int rc = evloop_add(&vmm->loop, vmm->serial_efd, EPOLLIN, vmm_on_serial, vmm);
+
 	if (!rc)
 		rc = vmm_drain_timer_setup(vmm);
 	if (!rc)
@@ -185,6 +191,22 @@ static int vmm_loop_setup(struct vmm *vmm)
 	    term_raw_enter(&vmm->term, STDIN_FILENO) == 0)
 		log_info("console on this terminal; Ctrl-A x quits");
 	return vcpu_signals_init();
+}
+
+void vmm_loop_detach(struct vmm *vmm)
+{
+	evloop_del(&vmm->loop, vmm->serial_efd);
+	if (vmm->drain_tfd >= 0) {
+		evloop_del(&vmm->loop, vmm->drain_tfd);
+		close(vmm->drain_tfd);
+		vmm->drain_tfd = -1;
+	}
+	if (vmm->irq_ready)
+		evloop_del(&vmm->loop, kvm_irq_watch_fd(&vmm->irq));
+	if (vmm->stdin_watched)
+		evloop_del(&vmm->loop, STDIN_FILENO);
+	vmm->stdin_watched = false;
+	term_restore(&vmm->term);
 }
 
 /* VmHWM and the split of resident memory: RssShmem is the guest's RAM (memfd) that the guest
@@ -249,19 +271,14 @@ static void vmm_print_exit_stats(struct vmm *vmm)
 
 int vmm_run(struct vmm *vmm)
 {
-	int rc = vmm_loop_setup(vmm);
+	int rc = evloop_run(&vmm->loop);
 
-	/* Said once the VM is built, so that bad input gets its one-line error alone. */
-	if (!vmm->kvm.hw_virt)
-		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
-			 "emulation only); the guest will run very slowly");
-
-	for (unsigned i = 0; !rc && i < vmm->nvcpus_ready; i++)
-		rc = vcpu_start(&vmm->vcpus[i]);
-	if (!rc)
-		rc = evloop_run(&vmm->loop);
 	if (rc)
 		vmm_request_stop(vmm, VMM_EXIT_RUNTIME, strerror(-rc));
+	if (!vmm->booted) {
+		log_info("%s before the guest started", vmm->stop_msg);
+		return vmm->exit_status;
+	}
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
 		vcpu_kick(&vmm->vcpus[i]);
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
@@ -275,13 +292,15 @@ int vmm_run(struct vmm *vmm)
 		log_error("%s", vmm->stop_msg);
 	if (vmm->cfg->exit_stats)
 		vmm_print_exit_stats(vmm);
+	return vmm->exit_status;
+}
+
+void vmm_loop_close(struct vmm *vmm)
+{
 	evloop_fini(&vmm->loop);
 	if (vmm->signal_fd >= 0)
 		close(vmm->signal_fd);
 	if (vmm->stop_efd >= 0)
 		close(vmm->stop_efd);
-	if (vmm->drain_tfd >= 0)
-		close(vmm->drain_tfd);
-	vmm->signal_fd = vmm->stop_efd = vmm->drain_tfd = -1;
-	return vmm->exit_status;
+	vmm->signal_fd = vmm->stop_efd = -1;
 }
