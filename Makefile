@@ -5,7 +5,8 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
-LDLIBS  += -lpthread
+# http-parser frames the management API's HTTP/1.1 requests (src/api).
+LDLIBS  += -lpthread -lhttp_parser -ljansson
 # The device processes ("cards") submit their I/O through io_uring.
 CARD_LDLIBS := -luring
 
@@ -16,8 +17,8 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit run asan clean deps format fuzz bench bench-blk
-all: $(BUILD)/azote $(BUILD)/azote-blk
+.PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net
+all: $(BUILD)/azote $(BUILD)/azote-blk $(BUILD)/azote-net
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -25,6 +26,10 @@ $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
 # azote-blk: the vhost-user-blk device process (src/cards/blk).
 $(BUILD)/azote-blk: $(BUILD)/src/cards/blk/main.o $(BUILD)/libazote.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CARD_LDLIBS)
+
+# azote-net: the vhost-user-net device process over a TAP interface (src/cards/net).
+$(BUILD)/azote-net: $(BUILD)/src/cards/net/main.o $(BUILD)/libazote.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libazote.a: $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -71,6 +76,11 @@ bench-blk: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bench/blk.sh
 
+# Network benchmark: iperf3 and ping between a guest and a TAP device, azote vs QEMU virtio-net-pci.
+bench-net: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bench/net.sh
+
 # libFuzzer targets for parsers of untrusted bytes; FUZZ_SECONDS per target (default 60).
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
@@ -78,7 +88,7 @@ fuzz: deps
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/$$n $$f $(CORE_SRC) -lpthread $(CARD_LDLIBS) || exit 1; \
+	    -o build-fuzz/$$n $$f $(CORE_SRC) $(LDLIBS) $(CARD_LDLIBS) || exit 1; \
 	  mkdir -p build-fuzz/$$n.corpus; \
 	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/$$n.corpus || exit 1; \
 	done

@@ -14,11 +14,15 @@ PACKAGES=(
     clang             # `make asan` (ASan+UBSan) and fuzz targets
     libclang-rt-14-dev # the sanitizer and libFuzzer runtimes clang links
     libcmocka-dev     # unit-test framework linked by tests/unit/test_*
+    libjansson-dev    # JSON for the management API and the config file (strict parsing, clear errors)
     liburing-dev      # io_uring for azote-blk's disk I/O (many requests in flight per queue)
+    libhttp-parser-dev # the management API's HTTP/1.1 parser: small, callback-driven, no threads (fits the epoll loop)
     qemu-system-x86   # the KVM lab: a TCG machine with emulated SVM (scripts/lab.sh)
     qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
     qemu-system-common # qemu-storage-daemon: a third-party vhost-user-blk backend for interop tests
     seabios           # the PC BIOS QEMU's q35 machine needs in the azote-blk interop test
+    iproute2          # ip tuntap: multi-queue TAP devices for the network tests (in the lab)
+    iperf3            # the network benchmark (bench/net.sh), in the guest and on the lab side
     e2fsprogs         # debugfs: the storage test reads the guest's ext2 file on the host
     cpio              # packs guest and lab initramfs archives
     xz-utils          # unpacks the lab kernel's .ko.xz modules

@@ -84,14 +84,17 @@ stage_lab() {
     [ ${#names[@]} -gt 0 ] || { fail_line lab "integration: no tests found"; return; }
     echo "=== integration tests in the lab (${names[*]})"
 
-    local args=(-b timeout -f "$ROOT/tests/lib:/lab/tests/lib" -f "$ROOT/tests/integration:/lab/tests/integration")
+    local args=(-b timeout -f "$ROOT/tests/lib:/lab/tests/lib" -f "$ROOT/tests/integration:/lab/tests/integration"
+        -f "$ROOT/tests/guest:/lab/tests/guest")
     if [ "${TESTS_AZOTE_STANDIN:-}" = qemu ]; then
         echo "# TESTS_AZOTE_STANDIN=qemu: the integration tests drive QEMU, not azote"
         args+=(-b qemu-system-x86_64 -f /usr/share/qemu:/usr/share/qemu
             -f "$ROOT/tests/lib/qemu-azote.sh:/lab/bin/azote")
     else
         [ -x "$BUILD/azote" ] || { fail_line lab "integration: $BUILD/azote not built"; return; }
-        args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk")
+        args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk" -b "$BUILD/azote-net")
+        # Network tests: iproute2 makes multi-queue TAP devices (busybox's ip cannot).
+        args+=(-b "$(PATH=/usr/sbin:/sbin:$PATH command -v ip)")
         # Interop tests: QEMU as a vhost-user frontend, qemu-storage-daemon as a backend.
         args+=(-b qemu-system-x86_64 -b qemu-storage-daemon -f /usr/share/qemu:/usr/share/qemu
             -f /usr/share/seabios:/usr/share/seabios)

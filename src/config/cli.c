@@ -23,6 +23,9 @@ static void config_fail(struct config_error *err, const char *fmt, ...)
 void cli_usage(void)
 {
 	printf("usage: azote --kernel PATH [--initrd PATH] [--cmdline STR] [--cpus N] [--mem SIZE]\n"
+	       "             [--disk ...] [--net ...] [--api-sock PATH]\n"
+	       "       azote --api-sock PATH               (configure and start through the API)\n"
+	       "       azote --config-file VM.json [--api-sock PATH | --no-api]\n"
 	       "\n"
 	       "Boot a Linux guest (bzImage) on KVM with its console on this terminal.\n"
 	       "  --kernel PATH   bzImage to boot (required)\n"
@@ -36,6 +39,10 @@ void cli_usage(void)
 	       "                  device, served by an azote-net process\n"
 	       "  --net socket=PATH[,id=NAME]     an interface served by a running vhost-user-net\n"
 	       "                  backend\n"
+	       "  --api-sock PATH serve the Firecracker-compatible management API on this Unix\n"
+	       "                  socket (before the guest starts when there is no --kernel)\n"
+	       "  --config-file F boot the VM Firecracker's JSON configuration F describes\n"
+	       "  --no-api        with --config-file: no API socket\n"
 	       "  --exit-stats    print VM-exit counts by reason when the guest ends\n"
 	       "  --quiet         print only errors\n"
 	       "  --help, --version\n"
@@ -46,7 +53,7 @@ void cli_usage(void)
 	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS);
 }
 
-enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_NET, OPT_EXIT_STATS,
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_NET, OPT_API_SOCK, OPT_CONFIG_FILE, OPT_NO_API, OPT_EXIT_STATS,
        OPT_QUIET, OPT_HELP, OPT_VERSION };
 
 static const struct option cli_options[] = {
@@ -57,6 +64,9 @@ static const struct option cli_options[] = {
 	{"mem", required_argument, NULL, OPT_MEM},
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"net", required_argument, NULL, OPT_NET},
+	{"api-sock", required_argument, NULL, OPT_API_SOCK},
+	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+	{"no-api", no_argument, NULL, OPT_NO_API},
 	{"exit-stats", no_argument, NULL, OPT_EXIT_STATS},
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, OPT_HELP},
@@ -145,6 +155,29 @@ static int cli_net(struct vm_config *cfg, const char *text, struct config_error 
 	return 0;
 }
 
+/* The VM comes from the command line, a config file or the API: exactly one of them. */
+static int cli_check_mode(const struct vm_config *cfg, struct config_error *err)
+{
+	bool vm_flags = cfg->kernel_path || cfg->initrd_path || cfg->ndisks || cfg->nnets;
+
+	if (cfg->no_api && !cfg->config_file) {
+		config_fail(err, "--no-api needs --config-file (nothing else could start the VM)");
+		return -EINVAL;
+	}
+	if (cfg->no_api && cfg->api_sock) {
+		config_fail(err, "--no-api and --api-sock contradict each other");
+		return -EINVAL;
+	}
+	if (cfg->config_file && vm_flags) {
+		config_fail(err, "--config-file describes the whole VM: drop --kernel, --initrd, "
+				 "--disk and --net");
+		return -EINVAL;
+	}
+	if (cfg->config_file || (cfg->api_sock && !vm_flags))
+		return 0; /* validated when the configuration arrives */
+	return vm_config_validate(cfg, err);
+}
+
 enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  struct config_error *err)
 {
@@ -177,6 +210,9 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			if (cli_net(cfg, optarg, err))
 				return CLI_ERROR;
 			break;
+		case OPT_API_SOCK: cfg->api_sock = optarg; break;
+		case OPT_CONFIG_FILE: cfg->config_file = optarg; break;
+		case OPT_NO_API: cfg->no_api = true; break;
 		case OPT_EXIT_STATS: cfg->exit_stats = true; break;
 		case OPT_QUIET: cfg->quiet = true; break;
 		case OPT_HELP: return CLI_HELP;
@@ -193,5 +229,5 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 		config_fail(err, "unexpected argument '%s' (see --help)", argv[optind]);
 		return CLI_ERROR;
 	}
-	return vm_config_validate(cfg, err) ? CLI_ERROR : CLI_OK;
+	return cli_check_mode(cfg, err) ? CLI_ERROR : CLI_OK;
 }

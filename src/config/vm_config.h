@@ -47,6 +47,11 @@ struct vm_config {
 	struct net_config nets[VM_CONFIG_MAX_NETS];
 	unsigned nnets;
 	bool exit_stats; /* print VM-exit counters by reason when the VM ends */
+	/* How the process is driven (not part of the VM): the management API's socket, a
+	 * Firecracker-style JSON configuration, or neither (the command line above). */
+	const char *api_sock;
+	const char *config_file;
+	bool no_api;
 	bool quiet;      /* only errors on stderr */
 };
 

@@ -23,6 +23,7 @@ typedef void (*platform_event_fn)(void *ctx, enum platform_event event);
 #define ACPI_RESET_VALUE    0x0e
 #define ACPI_SLP_TYP_S5     5
 #define PORT_PVPANIC        0x505
+#define IRQ_I8042_KBD       1
 #define IRQ_COM1            4
 #define IRQ_ACPI_SCI        9
 

@@ -46,13 +46,41 @@ const char *vcpu_exit_name(unsigned reason)
 	return "other";
 }
 
+/* The pause handshake's lock and condition; the condition waits on CLOCK_MONOTONIC so that
+ * a pause deadline does not move with the wall clock. */
+static int vcpu_pause_sync_init(struct vcpu *vcpu)
+{
+	pthread_condattr_t attr;
+
+	if (pthread_condattr_init(&attr))
+		return -ENOMEM;
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&vcpu->wake, &attr)) {
+		pthread_condattr_destroy(&attr);
+		return -ENOMEM;
+	}
+	pthread_condattr_destroy(&attr);
+	pthread_mutex_init(&vcpu->pause_lock, NULL);
+	vcpu->pause_sync_ready = true;
+	return 0;
+}
+
+int vcpu_prepare(struct vcpu *vcpu, unsigned index, const struct vcpu_env *env)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->index = index;
+	vcpu->env = env;
+	vcpu->fd = -1;
+	return vcpu_pause_sync_init(vcpu);
+}
+
 int vcpu_init(struct vcpu *vcpu, int vm_fd, unsigned index, const struct vcpu_env *env)
 {
 	int rc;
 
-	memset(vcpu, 0, sizeof(*vcpu));
-	vcpu->index = index;
-	vcpu->env = env;
+	rc = vcpu_prepare(vcpu, index, env);
+	if (rc)
+		return rc;
 	vcpu->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0) {
 		rc = -errno;
@@ -132,6 +160,34 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 }
 
+static bool vcpu_stopping(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Out of KVM_RUN with a pause requested: say so, then sleep until resumed or stopped. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	/* Tell a kvmclock guest that it was stopped by the host, so that its soft-lockup and
+	 * RCU-stall detectors do not blame the gap on the guest (EINVAL without kvmclock). */
+	ioctl(vcpu->fd, KVM_KVMCLOCK_CTRL, 0);
+	pthread_mutex_lock(&vcpu->pause_lock);
+	vcpu->parked = true;
+	pthread_cond_broadcast(&vcpu->wake);
+	while (vcpu->pause_req && !vcpu_stopping(vcpu))
+		pthread_cond_wait(&vcpu->wake, &vcpu->pause_lock);
+	vcpu->parked = false;
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
+static void vcpu_ended(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->pause_lock);
+	vcpu->ended = true;
+	pthread_cond_broadcast(&vcpu->wake);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -141,7 +197,13 @@ static void *vcpu_thread(void *arg)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	vcpu->first_run_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 
-	while (!__atomic_load_n(&vcpu->stopping, __ATOMIC_ACQUIRE)) {
+	while (!vcpu_stopping(vcpu)) {
+		/* Checked after immediate_exit was cleared below: a pause requested since then
+		 * either is seen here or makes the next KVM_RUN return at once. */
+		if (__atomic_load_n(&vcpu->pause_req, __ATOMIC_ACQUIRE)) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -159,14 +221,17 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	vcpu_ended(vcpu);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
 {
 	char name[16];
-	int rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	int rc;
 
+	vcpu->ended = false;
+	rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (rc)
 		return -rc;
 	vcpu->thread_started = true;
@@ -175,15 +240,61 @@ int vcpu_start(struct vcpu *vcpu)
 	return 0;
 }
 
+/* Make the thread leave KVM_RUN soon: immediate_exit covers the window between its flag checks
+ * and KVM_RUN; the signal interrupts a KVM_RUN already in progress. */
+static void vcpu_interrupt(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
 void vcpu_kick(struct vcpu *vcpu)
 {
 	if (!vcpu->thread_started)
 		return;
 	__atomic_store_n(&vcpu->stopping, true, __ATOMIC_RELEASE);
-	/* immediate_exit covers the window between the flag check and KVM_RUN; the signal
-	 * interrupts a KVM_RUN already in progress. */
-	vcpu->run->immediate_exit = 1;
-	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	vcpu_interrupt(vcpu);
+	/* A parked thread sleeps on the condition, not in KVM_RUN. */
+	pthread_mutex_lock(&vcpu->pause_lock);
+	pthread_cond_broadcast(&vcpu->wake);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
+void vcpu_pause(struct vcpu *vcpu)
+{
+	bool asked;
+
+	pthread_mutex_lock(&vcpu->pause_lock);
+	asked = vcpu->pause_req;
+	__atomic_store_n(&vcpu->pause_req, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+	if (!asked && vcpu->thread_started)
+		vcpu_interrupt(vcpu);
+}
+
+int vcpu_wait_parked(struct vcpu *vcpu, const struct timespec *deadline)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vcpu->pause_lock);
+	while (vcpu->thread_started && !vcpu->parked && !vcpu->ended && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&vcpu->wake, &vcpu->pause_lock, deadline);
+	rc = vcpu->thread_started && !vcpu->parked && !vcpu->ended ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&vcpu->pause_lock);
+	return rc;
+}
+
+void vcpu_resume(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->pause_lock);
+	__atomic_store_n(&vcpu->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vcpu->wake);
+	pthread_mutex_unlock(&vcpu->pause_lock);
+}
+
+bool vcpu_pause_requested(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->pause_req, __ATOMIC_ACQUIRE);
 }
 
 void vcpu_join(struct vcpu *vcpu)
@@ -204,4 +315,9 @@ void vcpu_fini(struct vcpu *vcpu)
 		close(vcpu->fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	if (vcpu->pause_sync_ready) {
+		pthread_cond_destroy(&vcpu->wake);
+		pthread_mutex_destroy(&vcpu->pause_lock);
+		vcpu->pause_sync_ready = false;
+	}
 }

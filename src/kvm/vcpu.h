@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kvm/coalesced.h"
 #include "kvm/iobus.h"
@@ -42,10 +43,23 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	bool stopping; /* set by vcpu_kick(); read by the vCPU thread */
+	/* Pause: the requester sets pause_req and kicks; the thread parks on `wake` and says so
+	 * with `parked`; `ended` once the thread has returned. All under pause_lock (pause_req
+	 * is also read atomically by the run loop without it). */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t wake;
+	bool pause_sync_ready;
+	bool pause_req;
+	bool parked;
+	bool ended;
 	uint64_t exits[VCPU_EXIT_REASONS]; /* by KVM exit reason, written by its own thread */
 	uint64_t first_run_ns;             /* CLOCK_REALTIME just before the first KVM_RUN */
 };
 
+/* The KVM-free part of vcpu_init(): zero the vcpu, set index and env (fd -1, no kvm_run), set up
+ * the pause handshake. 0 or -ENOMEM. Unit tests drive the thread logic with it alone. */
+__attribute__((warn_unused_result)) int vcpu_prepare(struct vcpu *vcpu, unsigned index,
+						     const struct vcpu_env *env);
 /* Create vCPU `index` on vm_fd and map its kvm_run. 0 or -errno. */
 __attribute__((warn_unused_result)) int vcpu_init(struct vcpu *vcpu, int vm_fd, unsigned index,
 						  const struct vcpu_env *env);
@@ -53,6 +67,17 @@ __attribute__((warn_unused_result)) int vcpu_init(struct vcpu *vcpu, int vm_fd, 
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *vcpu);
 /* Make the vCPU leave KVM_RUN and its thread end (async; vcpu_fini joins). */
 void vcpu_kick(struct vcpu *vcpu);
+/* Ask the vCPU to leave KVM_RUN and park (async; a no-op if already asked). A vCPU started
+ * while a pause is requested parks before its first KVM_RUN. */
+void vcpu_pause(struct vcpu *vcpu);
+/* Wait until the vCPU is parked, or its thread has ended or never started: it runs no guest
+ * code then. 0, or -ETIMEDOUT at deadline (CLOCK_MONOTONIC). */
+__attribute__((warn_unused_result)) int vcpu_wait_parked(struct vcpu *vcpu,
+							 const struct timespec *deadline);
+/* Withdraw the pause request and wake the parked thread (a no-op if none). */
+void vcpu_resume(struct vcpu *vcpu);
+/* Whether a pause is requested (the vCPU is parked or about to be). */
+bool vcpu_pause_requested(struct vcpu *vcpu);
 /* Wait for the thread of a kicked vCPU to end (no-op if it never started). */
 void vcpu_join(struct vcpu *vcpu);
 /* Join the thread (if started), unmap and close. Accepts a zeroed or failed vcpu. */

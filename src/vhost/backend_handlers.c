@@ -51,6 +51,14 @@ static int vhost_set_features(struct vhost_backend *be, struct vhost_msg *msg)
 	/* The rings read negotiated ring features (event idx, indirect) when they start. */
 	vhost_backend_stop_all(be);
 	be->features = f;
+	if (be->ops->features_set) {
+		int rc = be->ops->features_set(be->dev, f);
+
+		if (rc) {
+			atomic_store(&be->needs_reset, true);
+			return rc;
+		}
+	}
 	/* Without protocol features there is no SET_VRING_ENABLE: rings are enabled at once.
 	 * Setting features never disables a ring. */
 	if (!(f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))

@@ -1,4 +1,5 @@
-/* Virtqueue lifecycle of the vhost-user backend: one worker thread per running ring. */
+/* Virtqueue lifecycle of the vhost-user backend: rings start and stop one by one; a worker
+ * thread serves each group of queues (one queue by default) while any of them runs. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -102,22 +103,115 @@ static void vhost_queue_on_kick(void *opaque, int fd, uint32_t events)
 	q->be->ops->queue_kick(q->be->dev, q);
 }
 
-static void vhost_queue_on_stop(void *opaque, int fd, uint32_t events)
+static struct vhost_queue *vhost_queue_leader(struct vhost_queue *q)
 {
-	struct vhost_queue *q = opaque;
+	unsigned n = q->be->params.queues_per_thread;
 
-	evloop_stop(&q->loop);
+	return n > 1 ? &q->be->queues[q->index - q->index % n] : q;
 }
 
-static void *vhost_queue_worker(void *arg)
+struct evloop *vhost_queue_loop(struct vhost_queue *q)
 {
-	struct vhost_queue *q = arg;
+	return &vhost_queue_leader(q)->loop;
+}
 
-	/* A ring may hold buffers already: the frontend need not kick to start it. */
-	q->be->ops->queue_kick(q->be->dev, q);
-	if (evloop_run(&q->loop))
-		log_error("%s: queue %u: event loop failed", q->be->ops->name, q->index);
+static void vhost_worker_on_stop(void *opaque, int fd, uint32_t events)
+{
+	struct vhost_queue *lead = opaque;
+	eventfd_t v;
+
+	if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+		log_debug("vhost-user: queue %u: stop read: %s", lead->index, strerror(errno));
+	evloop_stop(&lead->loop);
+}
+
+/* The queues of lead's group, in index order. */
+static unsigned vhost_group_size(const struct vhost_queue *lead)
+{
+	unsigned n = lead->be->params.queues_per_thread, left = lead->be->params.max_queues;
+
+	n = n > 1 ? n : 1;
+	left -= lead->index;
+	return n < left ? n : left;
+}
+
+static void *vhost_worker(void *arg)
+{
+	struct vhost_queue *lead = arg;
+	unsigned n = vhost_group_size(lead);
+
+	/* A ring may hold buffers already: the frontend need not kick to start it, and a kick
+	 * that came while the worker was stopped for another queue of the group is not lost. */
+	for (unsigned i = 0; i < n; i++) {
+		struct vhost_queue *q = lead + i;
+
+		if (q->running)
+			q->be->ops->queue_kick(q->be->dev, q);
+	}
+	if (evloop_run(&lead->loop))
+		log_error("%s: queue %u: event loop failed", lead->be->ops->name, lead->index);
 	return NULL;
+}
+
+/* Stop and join the group's thread, if it runs; its loop and rings stay as they are. */
+static void vhost_worker_pause(struct vhost_queue *lead)
+{
+	if (!lead->thread_running)
+		return;
+	if (eventfd_write(lead->stop_fd, 1) < 0)
+		log_error("vhost-user: queue %u: cannot stop its worker: %s", lead->index,
+			  strerror(errno));
+	pthread_join(lead->thread, NULL);
+	lead->thread_running = false;
+}
+
+/* (Re)start the group's thread when some ring of the group runs. 0 or -errno. */
+static int vhost_worker_resume(struct vhost_queue *lead)
+{
+	int rc;
+
+	if (lead->thread_running || lead->group_running == 0)
+		return 0;
+	lead->loop.stop = false;
+	rc = -pthread_create(&lead->thread, NULL, vhost_worker, lead);
+	if (rc) {
+		log_error("%s: queue %u: cannot start a worker thread: %s", lead->be->ops->name,
+			  lead->index, strerror(-rc));
+		return rc;
+	}
+	lead->thread_running = true;
+	return 0;
+}
+
+/* The group's loop and stop fd, made when its first ring starts. */
+static int vhost_worker_init(struct vhost_queue *lead)
+{
+	int rc;
+
+	if (lead->group_running)
+		return 0;
+	rc = evloop_init(&lead->loop);
+	if (rc)
+		return rc;
+	lead->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (lead->stop_fd < 0)
+		rc = -errno;
+	else
+		rc = evloop_add(&lead->loop, lead->stop_fd, EPOLLIN, vhost_worker_on_stop, lead);
+	if (rc) {
+		vhost_close(&lead->stop_fd);
+		evloop_fini(&lead->loop);
+	}
+	return rc;
+}
+
+/* Undo vhost_worker_init() once the group's last ring stopped (thread joined). */
+static void vhost_worker_fini(struct vhost_queue *lead)
+{
+	if (lead->group_running)
+		return;
+	vhost_close(&lead->stop_fd);
+	evloop_fini(&lead->loop);
 }
 
 static bool vhost_queue_ready(const struct vhost_queue *q)
@@ -151,59 +245,59 @@ static int vhost_queue_map(struct vhost_queue *q)
 static int vhost_queue_start(struct vhost_queue *q)
 {
 	const struct vhost_backend_ops *ops = q->be->ops;
+	struct vhost_queue *lead = vhost_queue_leader(q);
 	int rc;
 
 	rc = vhost_queue_map(q);
 	if (rc)
 		return rc;
 	q->fail_reported = false;
-	rc = evloop_init(&q->loop);
+	vhost_worker_pause(lead);
+	rc = vhost_worker_init(lead);
 	if (rc)
-		return rc;
-	q->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->stop_fd < 0) {
-		rc = -errno;
-		goto fail_loop;
-	}
-	rc = evloop_add(&q->loop, q->stop_fd, EPOLLIN, vhost_queue_on_stop, q);
-	if (!rc)
-		rc = evloop_add(&q->loop, q->kick_fd, EPOLLIN, vhost_queue_on_kick, q);
+		goto fail;
+	rc = evloop_add(&lead->loop, q->kick_fd, EPOLLIN, vhost_queue_on_kick, q);
 	if (rc)
-		goto fail_stop_fd;
+		goto fail_worker;
 	rc = ops->queue_start(q->be->dev, q);
 	if (rc)
-		goto fail_stop_fd;
-	rc = -pthread_create(&q->thread, NULL, vhost_queue_worker, q);
-	if (rc)
-		goto fail_device;
+		goto fail_kick;
 	q->running = true;
+	lead->group_running++;
+	rc = vhost_worker_resume(lead);
+	if (rc) {
+		vhost_queue_stop(q);
+		return rc;
+	}
 	log_debug("%s: queue %u started (size %u, avail index %u)", ops->name, q->index, q->num,
 		  q->base);
 	return 0;
 
-fail_device:
-	ops->queue_stop(q->be->dev, q);
-fail_stop_fd:
-	vhost_close(&q->stop_fd);
-fail_loop:
-	evloop_fini(&q->loop);
+fail_kick:
+	evloop_del(&lead->loop, q->kick_fd);
+fail_worker:
+	vhost_worker_fini(lead);
+fail:
 	log_error("%s: queue %u: cannot start: %s", ops->name, q->index, strerror(-rc));
+	/* The group's other rings go on. */
+	(void)vhost_worker_resume(lead);
 	return rc;
 }
 
 void vhost_queue_stop(struct vhost_queue *q)
 {
+	struct vhost_queue *lead = vhost_queue_leader(q);
+
 	if (!q->running)
 		return;
-	if (eventfd_write(q->stop_fd, 1) < 0)
-		log_error("vhost-user: queue %u: cannot stop its worker: %s", q->index,
-			  strerror(errno));
-	pthread_join(q->thread, NULL);
+	vhost_worker_pause(lead);
 	q->be->ops->queue_stop(q->be->dev, q);
+	evloop_del(&lead->loop, q->kick_fd);
 	q->base = q->vq.last_avail;
-	vhost_close(&q->stop_fd);
-	evloop_fini(&q->loop);
 	q->running = false;
+	lead->group_running--;
+	vhost_worker_fini(lead);
+	(void)vhost_worker_resume(lead);
 	log_debug("%s: queue %u stopped at avail index %u", q->be->ops->name, q->index, q->base);
 }
 

@@ -252,3 +252,35 @@ void virtq_set_kick(struct virtq *vq, bool enabled)
 	/* The store must be visible before the caller re-reads avail->idx. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
+
+void virtq_unpop(struct virtq *vq, uint16_t n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
+uint16_t virtq_kick_on_more(struct virtq *vq)
+{
+	uint16_t idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+
+	/* The driver kicks when its new index passes avail_event (2.7.10): at its current
+	 * index, the very next buffer does. */
+	if (vq->event_idx)
+		virtq_store16(virtq_avail_event(vq), idx);
+	else
+		virtq_store16(&vq->used->flags, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
+}
+
+void virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *written, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_used_elem *e = &vq->used->ring[(uint16_t)(vq->used_idx + i) &
+							     (vq->size - 1)];
+
+		__atomic_store_n(&e->id, htole32(heads[i]), __ATOMIC_RELAXED);
+		__atomic_store_n(&e->len, htole32(written[i]), __ATOMIC_RELAXED);
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	__atomic_store_n(&vq->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+}

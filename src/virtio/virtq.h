@@ -62,12 +62,26 @@ int virtq_pop(struct virtq *vq, struct virtq_req *req);
 /* Return request `head` to the driver with `written` bytes written into its buffers. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
+/* Return `n` requests at once, published by one used-index update: the driver sees all of
+ * them or none (virtio-net's merged receive buffers must arrive together). */
+void virtq_push_n(struct virtq *vq, const uint16_t *heads, const uint32_t *written, unsigned n);
+
 /* After pushes: does the driver want an interrupt now (event idx / NO_INTERRUPT rules)? */
 bool virtq_should_notify(struct virtq *vq);
 
 /* Ask the driver to (not) kick us for new buffers (used->flags or avail event). After enabling,
  * pop again: a buffer made available just before may not have been kicked. */
 void virtq_set_kick(struct virtq *vq, bool enabled);
+
+/* Give back the last `n` requests popped and not pushed: the next pops return them again
+ * (a device that took buffers it cannot use yet, or that stops with requests unsent). */
+void virtq_unpop(struct virtq *vq, uint16_t n);
+
+/* Ask the driver to kick us as soon as it makes any new buffer available, even though some
+ * are available already (too few for what the device needs). Returns the avail index read
+ * after the request is visible: if it differs from the one the device last saw, buffers came
+ * in meanwhile, unkicked. */
+uint16_t virtq_kick_on_more(struct virtq *vq);
 
 /* The event-index test (virtio 1.2 2.7.10): has the index moved from `old` to `new_idx` past
  * `event`, modulo 2^16? */

@@ -131,6 +131,11 @@ static void vmm_sci_irq(void *ctx, bool level)
 	vmm_irq_line(ctx, IRQ_ACPI_SCI, level);
 }
 
+static void vmm_kbd_irq(void *ctx, bool level)
+{
+	vmm_irq_line(ctx, IRQ_I8042_KBD, level);
+}
+
 static void vmm_platform_event(void *ctx, enum platform_event event)
 {
 	struct vmm *vmm = ctx;
@@ -185,7 +190,7 @@ static int vmm_create_devices(struct vmm *vmm)
 		rc = vmm_register(vmm, PORT_ACPI_PM_BASE, ACPI_PM_NPORTS, acpi_pm_io, vmm->acpi_pm,
 				  "ACPI PM");
 	if (!rc)
-		rc = i8042_create(&vmm->i8042, vmm_platform_event, vmm);
+		rc = i8042_create(&vmm->i8042, vmm_platform_event, vmm_kbd_irq, vmm);
 	if (!rc)
 		rc = vmm_register(vmm, PORT_I8042_DATA, 1, i8042_data_io, vmm->i8042, "i8042-data");
 	if (!rc)

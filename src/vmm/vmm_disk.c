@@ -14,9 +14,9 @@
 
 int vmm_disk_create(struct vmm *vmm, struct vmm_card *card, const struct disk_config *cfg)
 {
-	char queues_arg[16];
+	char queues_arg[16], serial[21]; /* virtio-blk's serial is 20 bytes */
 	char *args[] = {"--file",   (char *)cfg->path, "--queues", queues_arg,
-			"--serial", (char *)cfg->id,   cfg->read_only ? "--ro" : NULL, NULL};
+			"--serial", serial,	       cfg->read_only ? "--ro" : NULL, NULL};
 	int rc;
 	struct vhost_frontend_params p = {
 		.name = card->name,
@@ -28,6 +28,7 @@ int vmm_disk_create(struct vmm *vmm, struct vmm_card *card, const struct disk_co
 
 	snprintf(card->name, sizeof(card->name), "disk %s", cfg->id);
 	snprintf(queues_arg, sizeof(queues_arg), "%u", vmm->cfg->cpus);
+	snprintf(serial, sizeof(serial), "%.20s", cfg->id);
 	rc = vmm_card_open(card, "azote-blk", args, cfg->socket, &p);
 	if (rc)
 		return rc;

@@ -58,7 +58,7 @@ static int setup(void **state)
 	/* Wired as the VMM wires them. */
 	assert_int_equal(acpi_pm_create(&r->pm, on_event, r), 0);
 	acpi_pm_set_sci(r->pm, on_sci);
-	assert_int_equal(i8042_create(&r->kbd, on_event, r), 0);
+	assert_int_equal(i8042_create(&r->kbd, on_event, NULL, r), 0);
 	assert_int_equal(pvpanic_create(&r->panic, on_event, r), 0);
 	assert_int_equal(
 	    iobus_register(&r->bus, PORT_ACPI_PM_BASE, ACPI_PM_NPORTS, acpi_pm_io, r->pm), 0);
@@ -218,9 +218,10 @@ static void test_i8042(void **state)
 
 	/* Linux's kb_wait() polls for "input buffer empty" before each 0xFE. */
 	assert_int_equal(in(r, PORT_I8042_CMD, 1) & 0x03, 0);
-	assert_int_equal(in(r, PORT_I8042_DATA, 1), 0);
-	out(r, PORT_I8042_CMD, 0xaa, 1); /* self-test: ignored */
-	out(r, PORT_I8042_CMD, 0xd1, 1); /* write output port: ignored */
+	out(r, PORT_I8042_CMD, 0xaa, 1); /* self-test: answered, no reset */
+	assert_int_equal(in(r, PORT_I8042_CMD, 1) & 0x01, 1);
+	assert_int_equal(in(r, PORT_I8042_DATA, 1), 0x55);
+	out(r, PORT_I8042_CMD, 0xd1, 1); /* write output port: only 0xFE pulses the reset */
 	out(r, PORT_I8042_DATA, 0x00, 1);
 	out(r, PORT_I8042_CMD, 0xff, 1); /* pulse nothing */
 	assert_int_equal(total_events(r), 0);
@@ -287,7 +288,7 @@ static void test_create_errors(void **state)
 	struct pvpanic *pv;
 
 	assert_int_equal(acpi_pm_create(&pm, NULL, NULL), -EINVAL);
-	assert_int_equal(i8042_create(&kbd, NULL, NULL), -EINVAL);
+	assert_int_equal(i8042_create(&kbd, NULL, NULL, NULL), -EINVAL);
 	assert_int_equal(pvpanic_create(&pv, NULL, NULL), -EINVAL);
 	acpi_pm_destroy(NULL);
 	i8042_destroy(NULL);

@@ -2,7 +2,8 @@
  *
  * The guest finds its CPUs and IOAPIC in the MADT (Debian's cloud kernel has no MP-table
  * support), powers off through the FADT's PM1a control block (S5, see devices/acpi_pm.h),
- * reboots through the FADT reset register and enumerates COM1 and pvpanic from the DSDT.
+ * reboots through the FADT reset register and enumerates COM1, the i8042 keyboard (PNP0303)
+ * and pvpanic from the DSDT.
  *
  * Interrupt model the tables describe (the VMM must wire KVM to match):
  *   - IOAPIC id 0 at ioapic_addr, GSI base 0, 24 pins (KVM's in-kernel IOAPIC, whose ID
@@ -11,7 +12,8 @@
  *   - SCI = ISA IRQ 9 -> GSI 9, level-triggered, active high: assert with KVM_IRQ_LINE level 1
  *     while the PM1 status & enable bits are set, deassert with level 0 (KVM's IOAPIC does
  *     not invert for polarity, so "active high" matches what the VMM drives).
- *   - Every other ISA IRQ (COM1 on 4) is identity-mapped, edge-triggered, active high.
+ *   - Every other ISA IRQ (the keyboard on 1, COM1 on 4) is identity-mapped, edge-triggered,
+ *     active high.
  *   - Local APIC NMI on LINT1 of every processor; the 8259 exists (PCAT_COMPAT).
  *   - PCI devices interrupt with MSI-X only: no _PRT, no INTx. The FADT's "MSI not supported"
  *     boot flag stays clear, so Linux enables MSI-X.

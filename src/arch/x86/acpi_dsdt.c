@@ -35,6 +35,25 @@ static void dsdt_com1(struct aml *a)
 	aml_end(a, dev);
 }
 
+/* The i8042 as a PNP0303 keyboard: Linux's i8042 driver takes its data port, command port and
+ * IRQ from here. No PNP0F13 (PS/2 mouse) device: the driver then knows there is no AUX port and
+ * skips its probe. */
+static void dsdt_ps2_keyboard(struct aml *a)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(a, "PS2K");
+	aml_name_eisaid(a, "_HID", "PNP0303");
+	aml_name(a, "_CRS");
+	crs = aml_buffer_begin(a);
+	aml_res_io(a, PORT_I8042_DATA, 1);
+	aml_res_io(a, PORT_I8042_CMD, 1);
+	aml_res_irq(a, IRQ_I8042_KBD);
+	aml_res_end(a);
+	aml_buffer_end(a, crs);
+	aml_end(a, dev);
+}
+
 /* pvpanic: QEMU0001 is the ACPI id Linux's pvpanic driver (pvpanic-mmio, which also accepts an
  * I/O port resource) matches. _STA is a control method in the spec, so it is one here. */
 static void dsdt_pvpanic(struct aml *a)
@@ -102,6 +121,7 @@ void acpi_dsdt_body(struct aml *a, const struct acpi_params *p)
 	dsdt_sleep_states(a);
 	sb = aml_scope_begin(a, "\\_SB");
 	dsdt_com1(a);
+	dsdt_ps2_keyboard(a);
 	dsdt_pvpanic(a);
 	if (p->pci_ecam_size) {
 		dsdt_pci0(a, p);

@@ -183,7 +183,8 @@ static void fadt_fields(uint8_t *t, uint64_t dsdt, uint64_t facs)
 	t[89] = 2;	     /* PM1_CNT_LEN */
 	put16(t + 96, 101);  /* P_LVL2_LAT > 100: no C2 */
 	put16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
-	/* No 8042 bit: Linux marks the controller absent and its i8042 driver never probes. No
+	/* No 8042 bit: Linux's i8042 driver finds the controller through the DSDT's PNP0303
+	 * device instead, and would not probe blindly if that were missing. No
 	 * legacy-devices bit: no PnP BIOS. CMOS RTC absent: Linux skips the rtc_cmos device
 	 * (wall time comes from kvmclock). No ASPM: virtual PCIe links have no power states. */
 	put16(t + 109,

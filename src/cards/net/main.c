@@ -1,0 +1,264 @@
+/* azote-net: a vhost-user-net backend bound to an existing TAP interface. azote starts one per
+ * network interface on a socketpair (--fd); it also serves QEMU's
+ * `-netdev vhost-user -device virtio-net-pci` (--socket). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cards/net/net_dev.h"
+#include "util/evloop.h"
+#include "util/log.h"
+#include "util/size.h"
+
+struct net_cli {
+	struct net_options net;
+	const char *socket_path;
+	int fd;
+	bool verbose;
+};
+
+static void net_usage(void)
+{
+	printf("usage: azote-net (--socket PATH | --fd N) (--tap NAME | --tap-fd N[,N...])\n"
+	       "                 [--mac MAC] [--queue-pairs N] [--mtu N] [-v]\n"
+	       "\n"
+	       "Serve an existing tap interface as a vhost-user-net device.\n"
+	       "  --socket PATH     listen on this unix socket, one frontend at a time (QEMU:\n"
+	       "                    -chardev socket,path=PATH -netdev vhost-user,chardev=...)\n"
+	       "  --fd N            use the already-connected socket N; exit when it closes\n"
+	       "  --tap NAME        the tap interface, which must exist (ip tuntap add NAME\n"
+	       "                    mode tap multi_queue); one tap queue per queue pair\n"
+	       "  --tap-fd N,...    already-open tap queues (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR),\n"
+	       "                    one per queue pair\n"
+	       "  --mac MAC         the guest's MAC address, aa:bb:cc:dd:ee:ff (default: the\n"
+	       "                    guest driver picks a random one)\n"
+	       "  --queue-pairs N   rx/tx queue pairs, 1..%d (default 1); each has a thread\n"
+	       "  --mtu N           MTU advised to the guest, %d..%d (default %d)\n"
+	       "  -v, --verbose     log every vhost-user message and the counters at exit\n"
+	       "Exit status: 0 on SIGTERM/SIGINT or when the --fd frontend leaves, 1 runtime\n"
+	       "failure, 2 bad input or unusable tap (one line on stderr says why).\n",
+	       NET_PAIRS_MAX, NET_MTU_MIN, NET_MTU_MAX, NET_MTU_DEFAULT);
+}
+
+enum { OPT_SOCKET = 256, OPT_FD, OPT_TAP, OPT_TAP_FD, OPT_MAC, OPT_PAIRS, OPT_MTU, OPT_HELP };
+
+static const struct option net_options_table[] = {
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"socket-path", required_argument, NULL, OPT_SOCKET},
+    {"fd", required_argument, NULL, OPT_FD},
+    {"tap", required_argument, NULL, OPT_TAP},
+    {"tap-fd", required_argument, NULL, OPT_TAP_FD},
+    {"mac", required_argument, NULL, OPT_MAC},
+    {"queue-pairs", required_argument, NULL, OPT_PAIRS},
+    {"mtu", required_argument, NULL, OPT_MTU},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int net_cli_fail(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "azote-net: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see --help)\n");
+	return 2;
+}
+
+/* "3,4,5" -> fds. 0 or -EINVAL. */
+static int net_parse_fds(const char *text, struct net_options *o)
+{
+	const char *p = text;
+
+	o->ntap_fds = 0;
+	for (;;) {
+		char num[16];
+		size_t len = strcspn(p, ",");
+		uint64_t v;
+
+		if (len == 0 || len >= sizeof(num) || o->ntap_fds == NET_PAIRS_MAX)
+			return -EINVAL;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		if (uint_parse(num, 0, INT32_MAX, &v))
+			return -EINVAL;
+		o->tap_fds[o->ntap_fds++] = (int)v;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+static int net_cli_mac(const char *arg, struct net_options *o)
+{
+	int rc = net_mac_parse(arg, o->mac);
+
+	if (rc == -EDOM)
+		return net_cli_fail("--mac %s: a multicast address (the first byte must be even)",
+				    arg);
+	if (rc == -ERANGE)
+		return net_cli_fail("--mac %s: the all-zero address is not a MAC", arg);
+	if (rc)
+		return net_cli_fail("--mac %s: not a MAC address like 52:54:00:12:34:56", arg);
+	o->has_mac = true;
+	return -1;
+}
+
+/* One option. Returns -1 to go on, or the exit status. */
+static int net_cli_option(int opt, const char *arg, struct net_cli *cli, bool *pairs_given)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_SOCKET:
+		cli->socket_path = arg;
+		return -1;
+	case OPT_FD:
+		if (uint_parse(arg, 0, INT32_MAX, &v))
+			return net_cli_fail("--fd %s: not a file descriptor number", arg);
+		cli->fd = (int)v;
+		return -1;
+	case OPT_TAP:
+		cli->net.tap = arg;
+		return -1;
+	case OPT_TAP_FD:
+		if (net_parse_fds(arg, &cli->net))
+			return net_cli_fail("--tap-fd %s: not a list of 1 to 16 fd numbers", arg);
+		return -1;
+	case OPT_MAC:
+		return net_cli_mac(arg, &cli->net);
+	case OPT_PAIRS:
+		if (uint_parse(arg, 1, NET_PAIRS_MAX, &v))
+			return net_cli_fail("--queue-pairs %s: not a number from 1 to 16", arg);
+		cli->net.pairs = (unsigned)v;
+		*pairs_given = true;
+		return -1;
+	case OPT_MTU:
+		if (uint_parse(arg, NET_MTU_MIN, NET_MTU_MAX, &v))
+			return net_cli_fail("--mtu %s: not a number from 68 to 65535", arg);
+		cli->net.mtu = (unsigned)v;
+		return -1;
+	case 'v':
+		cli->verbose = true;
+		return -1;
+	case OPT_HELP:
+		net_usage();
+		return 0;
+	default:
+		return net_cli_fail("unknown or incomplete option %s", arg);
+	}
+}
+
+/* Parse argv into cli. Returns -1 to go on, or the exit status (0 after --help). */
+static int net_cli_parse(int argc, char **argv, struct net_cli *cli)
+{
+	bool pairs_given = false;
+	int opt;
+
+	*cli = (struct net_cli){.fd = -1, .net = {.pairs = 1, .mtu = NET_MTU_DEFAULT}};
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "v", net_options_table, NULL)) != -1) {
+		int status =
+		    net_cli_option(opt, opt == '?' ? argv[optind - 1] : optarg, cli, &pairs_given);
+
+		if (status >= 0)
+			return status;
+	}
+	if (optind < argc)
+		return net_cli_fail("unexpected argument %s", argv[optind]);
+	if (!cli->net.tap == (cli->net.ntap_fds == 0))
+		return net_cli_fail("%s", "give exactly one of --tap NAME and --tap-fd N[,N...]");
+	if (!cli->socket_path == (cli->fd < 0))
+		return net_cli_fail("%s", "give exactly one of --socket PATH and --fd N");
+	/* With --tap-fd the fds say how many pairs, unless --queue-pairs insists. */
+	if (cli->net.ntap_fds && !pairs_given)
+		cli->net.pairs = 0;
+	return -1;
+}
+
+static void net_on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		log_info("signal %u: stopping", si.ssi_signo);
+	evloop_stop(opaque);
+}
+
+/* SIGTERM/SIGINT/SIGHUP become an event of the main loop; every thread started later
+ * inherits the blocked mask, so only the loop sees them. */
+static int net_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static int net_serve(struct net_cli *cli, struct net_dev *dev, struct evloop *loop)
+{
+	struct vhost_backend *be;
+	int rc;
+
+	rc = vhost_backend_create(&net_ops, &dev->params, dev, &be);
+	if (rc) {
+		log_error("cannot set up the vhost-user backend: %s", strerror(-rc));
+		return 2;
+	}
+	if (cli->socket_path)
+		rc = vhost_backend_listen(be, loop, cli->socket_path);
+	else
+		rc = vhost_backend_serve_fd(be, loop, cli->fd);
+	if (rc) {
+		vhost_backend_destroy(be);
+		return 2;
+	}
+	log_info("tap %s: %u queue pair%s%s, on %s", dev->name, dev->pairs,
+		 dev->pairs > 1 ? "s" : "", dev->mq_tap ? "" : " (single-queue tap)",
+		 cli->socket_path ? cli->socket_path : "the given socket");
+	rc = evloop_run(loop);
+	if (rc)
+		log_error("event loop failed: %s", strerror(-rc));
+	vhost_backend_destroy(be);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct net_cli cli;
+	struct net_dev *dev;
+	struct evloop loop;
+	int status, sfd;
+
+	status = net_cli_parse(argc, argv, &cli);
+	if (status >= 0)
+		return status;
+	log_set_name("azote-net");
+	log_set_level(cli.verbose ? LOG_DEBUG : LOG_INFO);
+	sfd = net_signals();
+	if (sfd < 0 || evloop_init(&loop) ||
+	    evloop_add(&loop, sfd, EPOLLIN, net_on_signal, &loop)) {
+		log_error("cannot set up signal handling");
+		return 2;
+	}
+	if (net_dev_create(&cli.net, &dev))
+		return 2;
+	status = net_serve(&cli, dev, &loop);
+	net_dev_destroy(dev);
+	evloop_fini(&loop);
+	close(sfd);
+	return status;
+}
