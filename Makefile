@@ -5,7 +5,8 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
-# http-parser frames the management API's HTTP/1.1 requests (src/api).
+# http-parser frames the management API's HTTP/1.1 requests, jansson reads and writes its JSON
+# (src/api).
 LDLIBS  += -lpthread -lhttp_parser -ljansson
 # The device processes ("cards") submit their I/O through io_uring.
 CARD_LDLIBS := -luring
@@ -17,7 +18,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net
+.PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net bench-api
 all: $(BUILD)/azote $(BUILD)/azote-blk $(BUILD)/azote-net
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
@@ -46,6 +47,11 @@ unit: $(UNIT_BIN)
 
 # bench/launch: starts a VMM and reports its start/exit instants and peak RSS (bench/boot.sh).
 $(BUILD)/bench/launch: bench/launch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+# bench/api-client: a small HTTP client on the API's Unix socket that times requests (bench/api.sh).
+$(BUILD)/bench/api-client: bench/api-client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -80,6 +86,11 @@ bench-blk: deps
 bench-net: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bench/net.sh
+
+# API benchmark: request latency on the host, and start-to-marker through the API vs the command line.
+bench-api: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/launch $(BUILD)/bench/api-client
+	@BUILD=$(BUILD) bench/api.sh
 
 # libFuzzer targets for parsers of untrusted bytes; FUZZ_SECONDS per target (default 60).
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))

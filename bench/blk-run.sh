@@ -426,7 +426,6 @@ progress() { awk '$2 == "fio" { sub(/job=/, "", $5); sub(/iops=/, "", $6); s = s
 host_fio() {
     local j out=$WORK/host-$1 recs fail=0
     mkdir -p "$out"
-    irqs=$(awk '$1 == "BENCH-IRQS" { print $2 }' "$dir/console")
     recs=$(for j in "${JOBS[@]}"; do
         # shellcheck disable=SC2046 # fio_args is a list of options
         "$FIO" $(fio_args "$j") --direct=0 --filename="$IMG" --output="$out/$j.terse" 2>"$out/$j.err"

@@ -21,6 +21,8 @@ PACKAGES=(
     qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
     qemu-system-common # qemu-storage-daemon: a third-party vhost-user-blk backend for interop tests
     seabios           # the PC BIOS QEMU's q35 machine needs in the azote-blk interop test
+    python3           # the API host test pipelines raw HTTP bytes (a 1000-request burst, junk)
+    curl              # drives the management API over its Unix socket in the API tests
     iproute2          # ip tuntap: multi-queue TAP devices for the network tests (in the lab)
     iperf3            # the network benchmark (bench/net.sh), in the guest and on the lab side
     e2fsprogs         # debugfs: the storage test reads the guest's ext2 file on the host

@@ -95,6 +95,8 @@ stage_lab() {
         args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk" -b "$BUILD/azote-net")
         # Network tests: iproute2 makes multi-queue TAP devices (busybox's ip cannot).
         args+=(-b "$(PATH=/usr/sbin:/sbin:$PATH command -v ip)")
+        # API tests: curl talks to the API socket.
+        args+=(-b "$(command -v curl)")
         # Interop tests: QEMU as a vhost-user frontend, qemu-storage-daemon as a backend.
         args+=(-b qemu-system-x86_64 -b qemu-storage-daemon -f /usr/share/qemu:/usr/share/qemu
             -f /usr/share/seabios:/usr/share/seabios)

@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
+
+#include "util/evloop.h"
 
 struct card_stats_page *card_stats_map(int fd)
 {
@@ -57,4 +61,54 @@ void card_stats_unmap(struct card_stats_page *page)
 {
 	if (page)
 		munmap(page, CARD_STATS_SIZE);
+}
+
+static void card_stats_on_timer(void *opaque, int fd, uint32_t events)
+{
+	struct card_stats_pub *pub = opaque;
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	pub->fill(pub->ctx, pub->page);
+}
+
+int card_stats_start(struct card_stats_pub *pub, struct evloop *loop, int fd,
+		     void (*fill)(void *, struct card_stats_page *), void *ctx)
+{
+	struct itimerspec every = {
+	    .it_interval = {.tv_nsec = CARD_STATS_PERIOD_MS * 1000000L % 1000000000L,
+			    .tv_sec = CARD_STATS_PERIOD_MS / 1000},
+	    .it_value = {.tv_nsec = CARD_STATS_PERIOD_MS * 1000000L % 1000000000L,
+			 .tv_sec = CARD_STATS_PERIOD_MS / 1000}};
+	int rc;
+
+	*pub = (struct card_stats_pub){.tfd = -1, .loop = loop, .fill = fill, .ctx = ctx};
+	pub->page = card_stats_map(fd);
+	close(fd);
+	if (!pub->page)
+		return -errno;
+	pub->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (pub->tfd < 0 || timerfd_settime(pub->tfd, 0, &every, NULL) < 0)
+		rc = -errno;
+	else
+		rc = evloop_add(loop, pub->tfd, EPOLLIN, card_stats_on_timer, pub);
+	if (rc) {
+		card_stats_stop(pub);
+		return rc;
+	}
+	fill(ctx, pub->page);
+	return 0;
+}
+
+void card_stats_stop(struct card_stats_pub *pub)
+{
+	if (pub->tfd >= 0) {
+		evloop_del(pub->loop, pub->tfd);
+		close(pub->tfd);
+	}
+	if (pub->page && pub->fill)
+		pub->fill(pub->ctx, pub->page);
+	card_stats_unmap(pub->page);
+	*pub = (struct card_stats_pub){.tfd = -1};
 }

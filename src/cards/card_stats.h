@@ -30,6 +30,25 @@ struct card_stats_page *card_stats_map(int fd);
 /* Card side: set counter `name` (added on first use; ignored when the page is full). */
 void card_stats_set(struct card_stats_page *page, const char *name, uint64_t value);
 
+/* Card side: every CARD_STATS_PERIOD_MS on loop (and once at once), fill(ctx, page) sets the
+ * counters from the device's own. Readers see values at most one period old. */
+#define CARD_STATS_PERIOD_MS 1000
+struct evloop;
+struct card_stats_pub {
+	struct card_stats_page *page;
+	int tfd;
+	struct evloop *loop;
+	void (*fill)(void *ctx, struct card_stats_page *page);
+	void *ctx;
+};
+/* Map fd and start publishing. 0 or -errno (the card then runs without publishing). */
+__attribute__((warn_unused_result)) int card_stats_start(struct card_stats_pub *pub,
+							  struct evloop *loop, int fd,
+							  void (*fill)(void *, struct card_stats_page *),
+							  void *ctx);
+/* Publish one last time and stop. Accepts a zeroed pub. */
+void card_stats_stop(struct card_stats_pub *pub);
+
 /* azote side: a memfd of CARD_STATS_SIZE bytes mapped at *page; returns the fd or -errno. */
 int card_stats_create(struct card_stats_page **page);
 void card_stats_unmap(struct card_stats_page *page);

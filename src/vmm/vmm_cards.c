@@ -19,6 +19,7 @@
 #include "vmm/vmm.h"
 
 #define CARD_FD   3  /* where a card finds its end of the socketpair */
+#define STATS_FD  4  /* and the page it publishes its counters in */
 #define CARD_ARGS 24 /* argv slots for a card's own arguments */
 
 extern char **environ;
@@ -42,9 +43,9 @@ static int card_path(const char *program, char *path, size_t len)
 
 static int card_spawn(struct vmm_card *card, const char *program, char *const args[], int *sock)
 {
-	char path[PATH_MAX], fd_arg[16];
-	char *argv[CARD_ARGS + 4];
-	int sv[2], argc = 0, rc = card_path(program, path, sizeof(path));
+	char path[PATH_MAX], fd_arg[16], stats_arg[16];
+	char *argv[CARD_ARGS + 6];
+	int sv[2], argc = 0, stats_fd, rc = card_path(program, path, sizeof(path));
 	posix_spawn_file_actions_t fa;
 
 	if (rc)
@@ -53,20 +54,30 @@ static int card_spawn(struct vmm_card *card, const char *program, char *const ar
 	argv[argc++] = path;
 	argv[argc++] = "--fd";
 	argv[argc++] = fd_arg;
+	snprintf(stats_arg, sizeof(stats_arg), "%d", STATS_FD);
+	argv[argc++] = "--stats-fd";
+	argv[argc++] = stats_arg;
 	for (unsigned i = 0; args[i]; i++) {
 		if (i == CARD_ARGS)
 			return -E2BIG;
 		argv[argc++] = args[i];
 	}
 	argv[argc] = NULL;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	stats_fd = card_stats_create(&card->stats);
+	if (stats_fd < 0)
+		return stats_fd;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		close(stats_fd);
 		return -errno;
-	/* Every other fd of ours is close-on-exec: the card gets only its socket. */
+	}
+	/* Every other fd of ours is close-on-exec: the card gets its socket and its page. */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], CARD_FD);
+	posix_spawn_file_actions_adddup2(&fa, stats_fd, STATS_FD);
 	rc = -posix_spawn(&card->pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(sv[1]);
+	close(stats_fd);
 	if (rc) {
 		log_error("%s: cannot start %s: %s", card->name, path, strerror(-rc));
 		close(sv[0]);
@@ -238,6 +249,8 @@ void vmm_cards_destroy(struct vmm *vmm)
 		card->dev = NULL;
 		vhost_frontend_fini(&card->fe);
 		card_wait(card);
+		card_stats_unmap(card->stats);
+		card->stats = NULL;
 	}
 	vmm->ncards_ready = 0;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cards/card_stats.h"
 #include "config/vm_config.h"
 #include "vhost/frontend.h"
 
@@ -24,6 +25,7 @@ struct vmm_card {
 	pid_t pid;             /* the process we started, 0 for socket= backends */
 	bool watched;          /* its socket is in the event loop (hang-up detection) */
 	struct virtio_pci *dev;
+	struct card_stats_page *stats; /* counters the card publishes (cards we start), or NULL */
 };
 
 /* Start or connect every configured disk's and interface's backend, negotiate with it and add

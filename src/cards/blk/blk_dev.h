@@ -24,6 +24,13 @@ struct blk_options {
 	const char *serial; /* NULL: the image file's name */
 };
 
+/* Requests completed, by kind, and the bytes moved; relaxed atomics, written by the queue
+ * threads, read by the main thread for azote's metrics (--stats-fd). */
+struct blk_counters {
+	_Atomic uint64_t read_ops, read_bytes, write_ops, write_bytes;
+	_Atomic uint64_t flush_ops, discard_ops, write_zeroes_ops, get_id_ops, errors;
+};
+
 struct blk_dev {
 	char *path; /* for log lines */
 	struct blk_image img;
@@ -35,6 +42,7 @@ struct blk_dev {
 	 * cannot zero or punch ranges, so write-zeroes writes zero bytes instead. */
 	atomic_bool no_zero_range;
 	atomic_bool no_punch_hole;
+	struct blk_counters ctr;
 };
 
 /* The vhost-user callbacks of a blk_dev. */

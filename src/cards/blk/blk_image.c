@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cards/blk/blk_req.h"
@@ -43,6 +45,15 @@ static int blk_image_size(const char *path, struct blk_image *img, const struct 
 	return 0;
 }
 
+static bool blk_image_in_memory(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return false;
+	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
+}
+
 /* Another process holding a conflicting lock means another VM uses the disk. */
 static int blk_image_lock(const char *path, struct blk_image *img)
 {
@@ -67,6 +78,7 @@ int blk_image_open(const char *path, bool ro, struct blk_image *img)
 
 	img->ro = ro;
 	img->size = 0;
+	img->in_memory = false;
 	img->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (img->fd < 0) {
 		rc = -errno;
@@ -107,6 +119,7 @@ int blk_image_open(const char *path, bool ro, struct blk_image *img)
 		log_error("%s: cannot read: %s", path, strerror(-rc));
 		return blk_image_fail(img, rc);
 	}
+	img->in_memory = S_ISREG(st.st_mode) && blk_image_in_memory(img->fd);
 	return 0;
 }
 

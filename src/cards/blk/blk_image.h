@@ -10,6 +10,10 @@ struct blk_image {
 	int fd;
 	uint64_t size; /* bytes visible to the guest: a multiple of 512 */
 	bool ro;
+	/* On a memory file system (tmpfs, ramfs): I/O is a copy that never waits for a disk,
+	 * and io_uring cannot try it without blocking, so it would hand every request to a
+	 * worker thread. */
+	bool in_memory;
 };
 
 /* Open the image at `path` read-write (or read-only), check that it is a regular file or a

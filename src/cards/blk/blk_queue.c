@@ -2,7 +2,12 @@
  * at a time (up to the ring's size), and complete back into the ring from the queue's worker
  * thread when io_uring's eventfd fires. A request is a slot running a small state machine:
  * each step is one io_uring operation, and a short read or write, a write-zeroes that falls
- * back to writing zero bytes, or the next discard segment is the next step. */
+ * back to writing zero bytes, or the next discard segment is the next step.
+ *
+ * Every guest exit costs (a kick is a trapped MMIO write, an interrupt an injection), so a
+ * round of work goes on while it finds something new — requests in the ring, completions in
+ * io_uring's queue — and ends with one notification; and the driver is asked to kick only
+ * when nothing is in flight, since a completion looks at the ring anyway. */
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -19,6 +24,12 @@
 /* Write-zeroes without fallocate support writes this buffer, up to BLK_ZERO_IOV at a time. */
 #define BLK_ZERO_CHUNK (64u << 10)
 #define BLK_ZERO_IOV   16u
+/* Reads and writes up to this size on an in-memory image are copied on the queue thread:
+ * io_uring would hand each to a worker thread (tmpfs cannot do non-blocking I/O), which costs
+ * more than the copy. Larger ones still go to io_uring, whose workers can copy in parallel. */
+#define BLK_INLINE_MAX (128u << 10)
+/* Passes of a round (take, submit, reap) before the driver is notified anyway. */
+#define BLK_ROUND_PASSES 8
 
 static const uint8_t blk_zeros[BLK_ZERO_CHUNK];
 
@@ -54,11 +65,33 @@ static void blkq_free(struct blk_queue *bq, struct blk_slot *s)
 	bq->free_list[bq->nfree++] = (uint16_t)(s - bq->slots);
 }
 
+static void blkq_count(struct blk_counters *c, const struct blk_req *r, uint8_t status)
+{
+	_Atomic uint64_t *ops = NULL, *bytes = NULL;
+
+	if (status != VIRTIO_BLK_S_OK) {
+		atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
+		return;
+	}
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN: ops = &c->read_ops, bytes = &c->read_bytes; break;
+	case VIRTIO_BLK_T_OUT: ops = &c->write_ops, bytes = &c->write_bytes; break;
+	case VIRTIO_BLK_T_FLUSH: ops = &c->flush_ops; break;
+	case VIRTIO_BLK_T_DISCARD: ops = &c->discard_ops; break;
+	case VIRTIO_BLK_T_WRITE_ZEROES: ops = &c->write_zeroes_ops; break;
+	default: ops = &c->get_id_ops; break;
+	}
+	atomic_fetch_add_explicit(ops, 1, memory_order_relaxed);
+	if (bytes)
+		atomic_fetch_add_explicit(bytes, r->len, memory_order_relaxed);
+}
+
 static void blkq_complete(struct blk_queue *bq, struct blk_slot *s, uint8_t status,
 			  uint64_t written)
 {
 	__atomic_store_n(s->req.status, status, __ATOMIC_RELAXED);
 	virtq_push(&bq->q->vq, s->head, written > UINT32_MAX ? UINT32_MAX : (uint32_t)written);
+	blkq_count(&bq->dev->ctr, &s->req, status);
 	blkq_free(bq, s);
 }
 
@@ -123,10 +156,42 @@ static void blkq_prep(struct blk_queue *bq, struct blk_slot *s, struct io_uring_
 	io_uring_sqe_set_data(sqe, s);
 }
 
-/* Queue the slot's next step; submitted in the batch at the end of the round. */
+static void blkq_rw_done(struct blk_queue *bq, struct blk_slot *s, int res);
+
+static bool blkq_inline(const struct blk_queue *bq, const struct blk_slot *s)
+{
+	const struct blk_req *r = &s->req;
+
+	return bq->dev->img.in_memory && r->len <= BLK_INLINE_MAX &&
+	       (r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT);
+}
+
+/* The step of an inline read or write, done now. */
+static void blkq_step_inline(struct blk_queue *bq, struct blk_slot *s)
+{
+	const struct blk_req *r = &s->req;
+	int fd = bq->dev->img.fd;
+	off_t off = (off_t)(r->sector * BLK_SECTOR + s->done);
+	ssize_t n;
+
+	if (r->type == VIRTIO_BLK_T_IN)
+		n = preadv(fd, r->iov + s->first, (int)(r->niov - s->first), off);
+	else
+		n = pwritev(fd, r->iov + s->first, (int)(r->niov - s->first), off);
+	/* n <= r->len <= BLK_INLINE_MAX: an int. */
+	blkq_rw_done(bq, s, n < 0 ? -errno : (int)n);
+}
+
+/* Queue the slot's next step; submitted in the batch at the end of the pass. */
 static void blkq_step(struct blk_queue *bq, struct blk_slot *s)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&bq->ring);
+	struct io_uring_sqe *sqe;
+
+	if (blkq_inline(bq, s)) {
+		blkq_step_inline(bq, s);
+		return;
+	}
+	sqe = io_uring_get_sqe(&bq->ring);
 
 	if (!sqe) {
 		io_uring_submit(&bq->ring);
@@ -288,11 +353,19 @@ static void blkq_start_req(struct blk_queue *bq)
 	}
 }
 
-/* Take requests from the ring while there are free slots. */
-static void blkq_take(struct blk_queue *bq)
+/* Slots in use: each has one io_uring operation queued or in flight (inline steps end before
+ * blkq_step returns), whose completion starts another round. */
+static bool blkq_busy(const struct blk_queue *bq)
+{
+	return bq->nfree < bq->nslots;
+}
+
+/* Take requests from the ring while there are free slots; returns how many. */
+static unsigned blkq_take(struct blk_queue *bq)
 {
 	struct virtq *vq = &bq->q->vq;
 	bool kicks = false;
+	unsigned n = 0;
 
 	/* No kicks while we are looking anyway. */
 	virtq_set_kick(vq, false);
@@ -301,13 +374,15 @@ static void blkq_take(struct blk_queue *bq)
 
 		if (rc < 0) {
 			vhost_queue_fail(bq->q);
-			return;
+			return n;
 		}
 		if (rc == 0) {
-			if (kicks)
-				return;
-			/* Re-enable kicks, then look once more: a buffer added in between was
-			 * not kicked. */
+			/* With requests in flight, their completion brings us back here: the
+			 * driver need not kick for what it adds meanwhile. */
+			if (kicks || blkq_busy(bq))
+				return n;
+			/* Idle: re-enable kicks, then look once more: a buffer added in between
+			 * was not kicked. */
 			virtq_set_kick(vq, true);
 			kicks = true;
 			continue;
@@ -317,11 +392,14 @@ static void blkq_take(struct blk_queue *bq)
 			kicks = false;
 		}
 		blkq_start_req(bq);
+		n++;
 	}
 	/* Full: completions call us again, so kicks can stay off. */
+	return n;
 }
 
-static void blkq_reap(struct blk_queue *bq)
+/* Handle the completions io_uring has posted; returns how many. */
+static unsigned blkq_reap(struct blk_queue *bq)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -332,40 +410,55 @@ static void blkq_reap(struct blk_queue *bq)
 		n++;
 	}
 	io_uring_cq_advance(&bq->ring, n);
+	return n;
 }
 
-/* End of a round: submit the steps queued, interrupt the driver if it wants. */
-static void blkq_flush(struct blk_queue *bq)
+static void blkq_submit(struct blk_queue *bq)
 {
-	int rc = io_uring_submit(&bq->ring);
+	int rc;
 
-	if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY &&
-	    ratelimit_allow(&bq->warn_rl))
+	if (!io_uring_sq_ready(&bq->ring))
+		return;
+	rc = io_uring_submit(&bq->ring);
+	if (rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
+		return;
+	if (ratelimit_allow(&bq->warn_rl))
 		log_error("%s: queue %u: io_uring submit: %s", bq->dev->path, bq->q->index,
 			  strerror(-rc));
+}
+
+/* One round: take requests, submit, handle the completions already there (an operation on
+ * the page cache is often done by then), again while that finds anything, then interrupt the
+ * driver once if it wants. A long round hands back to the event loop through the completion
+ * eventfd, so that the driver hears of what is done. */
+static void blkq_round(struct blk_queue *bq)
+{
+	for (unsigned pass = 0;; pass++) {
+		unsigned taken = bq->q->vq.broken ? 0 : blkq_take(bq);
+
+		blkq_submit(bq);
+		if (!blkq_reap(bq) && !taken)
+			break;
+		if (pass + 1 == BLK_ROUND_PASSES) {
+			eventfd_write(bq->efd, 1);
+			break;
+		}
+	}
 	vhost_queue_notify(bq->q);
 }
 
 static void blkq_on_completion(void *opaque, int fd, uint32_t events)
 {
-	struct blk_queue *bq = opaque;
 	eventfd_t v;
 
 	if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
 		log_debug("blk: completion eventfd: %s", strerror(errno));
-	blkq_reap(bq);
-	if (!bq->q->vq.broken)
-		blkq_take(bq);
-	blkq_flush(bq);
+	blkq_round(opaque);
 }
 
 void blk_queue_kick(void *opaque, struct vhost_queue *q)
 {
-	struct blk_queue *bq = q->priv;
-
-	if (!bq->q->vq.broken)
-		blkq_take(bq);
-	blkq_flush(bq);
+	blkq_round(q->priv);
 }
 
 static void blkq_destroy(struct blk_queue *bq)

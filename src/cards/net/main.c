@@ -7,12 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cards/card_main.h"
 #include "cards/net/net_dev.h"
-#include "util/evloop.h"
 #include "util/log.h"
 #include "util/size.h"
 
@@ -20,6 +18,7 @@ struct net_cli {
 	struct net_options net;
 	const char *socket_path;
 	int fd;
+	int stats_fd; /* azote's counters page, or -1 */
 	bool verbose;
 };
 
@@ -40,13 +39,15 @@ static void net_usage(void)
 	       "                    guest driver picks a random one)\n"
 	       "  --queue-pairs N   rx/tx queue pairs, 1..%d (default 1); each has a thread\n"
 	       "  --mtu N           MTU advised to the guest, %d..%d (default %d)\n"
+	       "  --stats-fd N      publish the interface's counters in this memfd page\n"
+	       "                    (azote passes one for its metrics)\n"
 	       "  -v, --verbose     log every vhost-user message and the counters at exit\n"
 	       "Exit status: 0 on SIGTERM/SIGINT or when the --fd frontend leaves, 1 runtime\n"
 	       "failure, 2 bad input or unusable tap (one line on stderr says why).\n",
 	       NET_PAIRS_MAX, NET_MTU_MIN, NET_MTU_MAX, NET_MTU_DEFAULT);
 }
 
-enum { OPT_SOCKET = 256, OPT_FD, OPT_TAP, OPT_TAP_FD, OPT_MAC, OPT_PAIRS, OPT_MTU, OPT_HELP };
+enum { OPT_SOCKET = 256, OPT_FD, OPT_TAP, OPT_TAP_FD, OPT_MAC, OPT_PAIRS, OPT_MTU, OPT_STATS_FD, OPT_HELP };
 
 static const struct option net_options_table[] = {
     {"socket", required_argument, NULL, OPT_SOCKET},
@@ -57,6 +58,7 @@ static const struct option net_options_table[] = {
     {"mac", required_argument, NULL, OPT_MAC},
     {"queue-pairs", required_argument, NULL, OPT_PAIRS},
     {"mtu", required_argument, NULL, OPT_MTU},
+    {"stats-fd", required_argument, NULL, OPT_STATS_FD},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -126,6 +128,11 @@ static int net_cli_option(int opt, const char *arg, struct net_cli *cli, bool *p
 	case OPT_TAP:
 		cli->net.tap = arg;
 		return -1;
+	case OPT_STATS_FD:
+		if (uint_parse(arg, 0, INT32_MAX, &v))
+			return net_cli_fail("--stats-fd %s: not a file descriptor number", arg);
+		cli->stats_fd = (int)v;
+		return -1;
 	case OPT_TAP_FD:
 		if (net_parse_fds(arg, &cli->net))
 			return net_cli_fail("--tap-fd %s: not a list of 1 to 16 fd numbers", arg);
@@ -160,7 +167,7 @@ static int net_cli_parse(int argc, char **argv, struct net_cli *cli)
 	bool pairs_given = false;
 	int opt;
 
-	*cli = (struct net_cli){.fd = -1, .net = {.pairs = 1, .mtu = NET_MTU_DEFAULT}};
+	*cli = (struct net_cli){.fd = -1, .stats_fd = -1, .net = {.pairs = 1, .mtu = NET_MTU_DEFAULT}};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "v", net_options_table, NULL)) != -1) {
 		int status =
@@ -181,66 +188,26 @@ static int net_cli_parse(int argc, char **argv, struct net_cli *cli)
 	return -1;
 }
 
-static void net_on_signal(void *opaque, int fd, uint32_t events)
+static void net_fill_stats(void *ctx, struct card_stats_page *page)
 {
-	struct signalfd_siginfo si;
+	struct net_stats st;
 
-	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		log_info("signal %u: stopping", si.ssi_signo);
-	evloop_stop(opaque);
-}
-
-/* SIGTERM/SIGINT/SIGHUP become an event of the main loop; every thread started later
- * inherits the blocked mask, so only the loop sees them. */
-static int net_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	signal(SIGPIPE, SIG_IGN);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return fd < 0 ? -errno : fd;
-}
-
-static int net_serve(struct net_cli *cli, struct net_dev *dev, struct evloop *loop)
-{
-	struct vhost_backend *be;
-	int rc;
-
-	rc = vhost_backend_create(&net_ops, &dev->params, dev, &be);
-	if (rc) {
-		log_error("cannot set up the vhost-user backend: %s", strerror(-rc));
-		return 2;
-	}
-	if (cli->socket_path)
-		rc = vhost_backend_listen(be, loop, cli->socket_path);
-	else
-		rc = vhost_backend_serve_fd(be, loop, cli->fd);
-	if (rc) {
-		vhost_backend_destroy(be);
-		return 2;
-	}
-	log_info("tap %s: %u queue pair%s%s, on %s", dev->name, dev->pairs,
-		 dev->pairs > 1 ? "s" : "", dev->mq_tap ? "" : " (single-queue tap)",
-		 cli->socket_path ? cli->socket_path : "the given socket");
-	rc = evloop_run(loop);
-	if (rc)
-		log_error("event loop failed: %s", strerror(-rc));
-	vhost_backend_destroy(be);
-	return rc ? 1 : 0;
+	net_dev_stats(ctx, &st);
+	card_stats_set(page, "rx_packets", st.rx_packets);
+	card_stats_set(page, "rx_bytes", st.rx_bytes);
+	card_stats_set(page, "rx_drops", st.rx_drops);
+	card_stats_set(page, "rx_errors", st.rx_errors);
+	card_stats_set(page, "tx_packets", st.tx_packets);
+	card_stats_set(page, "tx_bytes", st.tx_bytes);
+	card_stats_set(page, "tx_drops", st.tx_drops);
+	card_stats_set(page, "tx_errors", st.tx_errors);
 }
 
 int main(int argc, char **argv)
 {
 	struct net_cli cli;
 	struct net_dev *dev;
-	struct evloop loop;
+	char msg[128];
 	int status, sfd;
 
 	status = net_cli_parse(argc, argv, &cli);
@@ -248,17 +215,26 @@ int main(int argc, char **argv)
 		return status;
 	log_set_name("azote-net");
 	log_set_level(cli.verbose ? LOG_DEBUG : LOG_INFO);
-	sfd = net_signals();
-	if (sfd < 0 || evloop_init(&loop) ||
-	    evloop_add(&loop, sfd, EPOLLIN, net_on_signal, &loop)) {
-		log_error("cannot set up signal handling");
+	sfd = card_signals_block();
+	if (sfd < 0) {
+		log_error("cannot set up signal handling: %s", strerror(-sfd));
 		return 2;
 	}
-	if (net_dev_create(&cli.net, &dev))
+	if (net_dev_create(&cli.net, &dev)) {
+		close(sfd);
 		return 2;
-	status = net_serve(&cli, dev, &loop);
+	}
+	snprintf(msg, sizeof(msg), "tap %s: %u queue pair%s%s", dev->name, dev->pairs,
+		 dev->pairs > 1 ? "s" : "", dev->mq_tap ? "" : " (single-queue tap)");
+	status = card_serve(&(struct card_run){.socket_path = cli.socket_path,
+					       .fd = cli.fd,
+					       .stats_fd = cli.stats_fd,
+					       .ops = &net_ops,
+					       .params = &dev->params,
+					       .dev = dev,
+					       .fill_stats = net_fill_stats,
+					       .ready_msg = msg},
+			    sfd);
 	net_dev_destroy(dev);
-	evloop_fini(&loop);
-	close(sfd);
 	return status;
 }
