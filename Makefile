@@ -6,20 +6,20 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing -Isrc -MMD -MP
 # http-parser frames the management API's HTTP/1.1 requests, jansson reads and writes its JSON
-# (src/api).
-LDLIBS  += -lpthread -lhttp_parser -ljansson
+# (src/api). libseccomp builds the per-role seccomp filters (src/sandbox).
+LDLIBS  += -lpthread -lhttp_parser -ljansson -lseccomp
 # The device processes ("cards") submit their I/O through io_uring.
 CARD_LDLIBS := -luring
 
 # Every .c under src/ except the programs' main.c files is part of the core library the tests
 # link against.
-CORE_SRC := $(filter-out src/main.c src/cards/%/main.c,$(shell find src -name '*.c' | sort))
+CORE_SRC := $(filter-out src/main.c src/cards/%/main.c src/jail/main.c,$(shell find src -name '*.c' | sort))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net bench-api
-all: $(BUILD)/azote $(BUILD)/azote-blk $(BUILD)/azote-net
+all: $(BUILD)/azote $(BUILD)/azote-blk $(BUILD)/azote-net $(BUILD)/azote-jail
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -30,6 +30,10 @@ $(BUILD)/azote-blk: $(BUILD)/src/cards/blk/main.o $(BUILD)/libazote.a
 
 # azote-net: the vhost-user-net device process over a TAP interface (src/cards/net).
 $(BUILD)/azote-net: $(BUILD)/src/cards/net/main.o $(BUILD)/libazote.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# azote-jail: starts azote in a chroot, namespaces and a cgroup, unprivileged (src/jail).
+$(BUILD)/azote-jail: $(BUILD)/src/jail/main.o $(BUILD)/libazote.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libazote.a: $(CORE_OBJ)

@@ -17,6 +17,7 @@ PACKAGES=(
     libjansson-dev    # JSON for the management API and the config file (strict parsing, clear errors)
     liburing-dev      # io_uring for azote-blk's disk I/O (many requests in flight per queue)
     libhttp-parser-dev # the management API's HTTP/1.1 parser: small, callback-driven, no threads (fits the epoll loop)
+    libseccomp-dev    # per-role seccomp filters with argument checks (BPF built from our tables), syscall names
     qemu-system-x86   # the KVM lab: a TCG machine with emulated SVM (scripts/lab.sh)
     qemu-system-data  # QEMU firmware (bios, qboot.rom for -M microvm)
     qemu-system-common # qemu-storage-daemon: a third-party vhost-user-blk backend for interop tests

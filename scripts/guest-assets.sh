@@ -39,6 +39,7 @@ GUEST_MODULES=(
     vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport # virtio-vsock
     pvpanic-mmio # ACPI QEMU0001 device: how the guest reports a panic to azote
     crc32c_generic ext4 # file systems on guest disks (ext4 needs the crc32c driver; modules in Debian)
+    xen-evtchn xenfs xen-blkfront xen-netfront # --xen guests (xenbus, grant tables, hvc0: built in)
 )
 # Lab-host modules; all must exist. Loaded by the lab's init in this order (deps first).
 LAB_MODULES=(
@@ -179,7 +180,11 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 mods=/lib/modules/$(uname -r)
 if [ -f "$mods/load" ]; then
-    while read -r m; do insmod "$mods/$m.ko"; done <"$mods/load"
+    while read -r m; do
+        # Xen drivers refuse to load off Xen; /sys/hypervisor/type exists on Xen only.
+        case $m in xen*) [ -e /sys/hypervisor/type ] || continue ;; esac
+        insmod "$mods/$m.ko"
+    done <"$mods/load"
 fi
 echo AZOTE-GUEST-READY
 if [ -n "${azote_run+set}" ]; then

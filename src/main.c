@@ -1,13 +1,17 @@
 /* azote: command line -> configuration (flags, a config file or the API) -> VM -> exit status. */
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "api/vm_resources.h"
 #include "config/vm_config.h"
 #include "metrics/metrics.h"
+#include "sandbox/seccomp.h"
 #include "util/log.h"
 #include "vmm/vmm.h"
 
@@ -96,6 +100,13 @@ int main(int argc, char **argv)
 	case CLI_VERSION:
 		printf("azote %s\n", AZOTE_VERSION);
 		return 0;
+	case CLI_PRINT_SECCOMP:
+		if (seccomp_print(seccomp_role_parse(cli.print_seccomp), cli.seccomp_level,
+				  STDOUT_FILENO)) {
+			log_error("--print-seccomp %s: cannot build the filter", cli.print_seccomp);
+			return VMM_EXIT_RUNTIME;
+		}
+		return 0;
 	case CLI_ERROR:
 		log_error("%s", cerr.msg);
 		return VMM_EXIT_BAD_INPUT;
@@ -104,10 +115,17 @@ int main(int argc, char **argv)
 	}
 	/* A closed stdout must count as dropped console output, not kill the VMM. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A crash (or a seccomp kill, SIGSYS) must not write the guest's RAM to a core file. */
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0)
+		log_warn("cannot disable core dumps: %s", strerror(errno));
 	if (cli.quiet)
 		log_set_level(LOG_ERROR);
 	vm_resources_init(&res);
 	res.cfg.exit_stats = cli.exit_stats;
+	res.cfg.seccomp_level = cli.seccomp_level;
+	res.cfg.xen = cli.xen;
+	res.cfg.xen_major = cli.xen_major;
+	res.cfg.xen_minor = cli.xen_minor;
 	if (cli.config_file)
 		boot_now = !load_config_file(&res, cli.config_file);
 	else if (cli.kernel_path)

@@ -92,7 +92,7 @@ stage_lab() {
             -f "$ROOT/tests/lib/qemu-azote.sh:/lab/bin/azote")
     else
         [ -x "$BUILD/azote" ] || { fail_line lab "integration: $BUILD/azote not built"; return; }
-        args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk" -b "$BUILD/azote-net")
+        args+=(-b "$BUILD/azote" -b "$BUILD/azote-blk" -b "$BUILD/azote-net" -b "$BUILD/azote-jail")
         # Network tests: iproute2 makes multi-queue TAP devices (busybox's ip cannot).
         args+=(-b "$(PATH=/usr/sbin:/sbin:$PATH command -v ip)")
         # API tests: curl talks to the API socket.

@@ -1,10 +1,15 @@
 /* What every device process's main() does once its device exists: turn signals into events
  * of the main loop, serve the vhost-user socket (listening, or the socketpair azote passed),
- * publish counters for azote, run until a signal or until the --fd frontend leaves. */
+ * publish counters for azote, enter the sandbox before the first guest request, run until a
+ * signal or until the --fd frontend leaves. */
 #ifndef AZOTE_CARDS_CARD_MAIN_H
 #define AZOTE_CARDS_CARD_MAIN_H
 
+#include <stdbool.h>
+
 #include "cards/card_stats.h"
+#include "sandbox/card_sandbox.h"
+#include "sandbox/seccomp.h"
 #include "vhost/backend.h"
 
 struct card_run {
@@ -16,14 +21,24 @@ struct card_run {
 	void *dev;
 	void (*fill_stats)(void *dev, struct card_stats_page *page);
 	const char *ready_msg; /* logged once serving: what the device is */
+	enum seccomp_role seccomp_role; /* the filter installed once the device serves */
+	int seccomp_level;		/* --seccomp-level: 0, 1 or 2 */
+	bool sandbox;			/* --sandbox on (the default) */
+	struct card_sandbox sb;
 };
+
+/* An on/off option's value (--sandbox): "on" or "off". 0 or -EINVAL. */
+int card_option_on_off(const char *arg, bool *on);
 
 /* Block SIGTERM, SIGINT and SIGHUP (every thread started later inherits the mask) and ignore
  * SIGPIPE. Call before any thread starts. Returns a signalfd, or -errno. */
 int card_signals_block(void);
 
 /* Serve until a signal (on signal_fd, which is closed here) or the frontend's hang-up (--fd).
- * Returns the process exit status: 0, 1 (runtime failure) or 2 (set-up failure). */
+ * With the sandbox and --socket, the process splits: the child serves, sandboxed; the parent
+ * keeps only its signals (passed on to the child) and removes the socket file, which the
+ * sandboxed child can no longer name, once the child has exited. Returns the process exit
+ * status: 0, 1 (runtime failure) or 2 (set-up failure). */
 int card_serve(const struct card_run *run, int signal_fd);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sandbox/seccomp.h"
 #include "util/size.h"
 
 static void config_fail(struct config_error *err, const char *fmt, ...)
@@ -44,17 +45,24 @@ void cli_usage(void)
 	       "  --config-file F boot the VM Firecracker's JSON configuration F describes\n"
 	       "  --no-api        with --config-file: no API socket\n"
 	       "  --exit-stats    print VM-exit counts by reason when the guest ends\n"
+	       "  --xen           present a Xen HVM platform (hypercalls, event channels, xenstore,\n"
+	       "                  PV console) instead of KVM's; needs KVM_CAP_XEN_HVM\n"
+	       "  --xen-version X.Y  the Xen version the guest sees (default 4.17)\n"
 	       "  --quiet         print only errors\n"
+	       "  --seccomp-level N  0 no seccomp filter, 1 syscall numbers only, 2 numbers and\n"
+	       "                  arguments (default %d); azote's device processes get the same\n"
+	       "  --print-seccomp ROLE  print the filter of vmm, vcpu, blk or net (at\n"
+	       "                  --seccomp-level) and exit\n"
 	       "  --help, --version\n"
 	       "\n"
 	       "Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	       "Exit status: 0 guest powered off or rebooted (or SIGTERM), 1 runtime failure,\n"
 	       "2 bad input or set-up failure, 3 guest kernel panic.\n",
-	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS);
+	       VM_CONFIG_DEFAULT_CMDLINE, VM_CONFIG_DEFAULT_CPUS, SECCOMP_LEVEL_DEFAULT);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEM, OPT_DISK, OPT_NET, OPT_API_SOCK, OPT_CONFIG_FILE, OPT_NO_API, OPT_EXIT_STATS,
-       OPT_QUIET, OPT_HELP, OPT_VERSION };
+       OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_SECCOMP_LEVEL, OPT_PRINT_SECCOMP, OPT_XEN, OPT_XEN_VERSION };
 
 static const struct option cli_options[] = {
 	{"kernel", required_argument, NULL, OPT_KERNEL},
@@ -71,6 +79,10 @@ static const struct option cli_options[] = {
 	{"quiet", no_argument, NULL, OPT_QUIET},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL},
+	{"print-seccomp", required_argument, NULL, OPT_PRINT_SECCOMP},
+	{"xen", no_argument, NULL, OPT_XEN},
+	{"xen-version", required_argument, NULL, OPT_XEN_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -99,6 +111,22 @@ static int cli_number(const char *flag, const char *text, struct vm_config *cfg,
 		return -EINVAL;
 	}
 	cfg->mem_bytes = v;
+	return 0;
+}
+
+/* "MAJOR.MINOR", each 0..65535 (CPUID packs them in 16 bits each). */
+static int cli_xen_version(struct vm_config *cfg, const char *text, struct config_error *err)
+{
+	unsigned major, minor;
+	int end = 0;
+
+	if (sscanf(text, "%5u.%5u%n", &major, &minor, &end) != 2 || text[end] || major > 0xffff ||
+	    minor > 0xffff || text[0] < '0' || text[0] > '9') {
+		config_fail(err, "--xen-version %s: expected MAJOR.MINOR, e.g. 4.17", text);
+		return -EINVAL;
+	}
+	cfg->xen_major = major;
+	cfg->xen_minor = minor;
 	return 0;
 }
 
@@ -185,7 +213,10 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 
 	*cfg = (struct vm_config){.cpus = VM_CONFIG_DEFAULT_CPUS,
 				  .mem_bytes = VM_CONFIG_DEFAULT_MEM,
-				  .cmdline = VM_CONFIG_DEFAULT_CMDLINE};
+				  .cmdline = VM_CONFIG_DEFAULT_CMDLINE,
+				  .seccomp_level = SECCOMP_LEVEL_DEFAULT,
+				  .xen_major = 4,
+				  .xen_minor = 17};
 	err->msg[0] = '\0';
 	optind = 1;
 	opterr = 0; /* we word the errors ourselves */
@@ -214,7 +245,27 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 		case OPT_CONFIG_FILE: cfg->config_file = optarg; break;
 		case OPT_NO_API: cfg->no_api = true; break;
 		case OPT_EXIT_STATS: cfg->exit_stats = true; break;
+		case OPT_XEN: cfg->xen = true; break;
+		case OPT_XEN_VERSION:
+			if (cli_xen_version(cfg, optarg, err))
+				return CLI_ERROR;
+			break;
 		case OPT_QUIET: cfg->quiet = true; break;
+		case OPT_SECCOMP_LEVEL:
+			cfg->seccomp_level = seccomp_level_parse(optarg);
+			if (cfg->seccomp_level < 0) {
+				config_fail(err, "--seccomp-level %s: must be 0, 1 or 2", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case OPT_PRINT_SECCOMP:
+			if (seccomp_role_parse(optarg) < 0) {
+				config_fail(err, "--print-seccomp %s: the roles are vmm, vcpu, blk "
+						 "and net", optarg);
+				return CLI_ERROR;
+			}
+			cfg->print_seccomp = optarg;
+			break;
 		case OPT_HELP: return CLI_HELP;
 		case OPT_VERSION: return CLI_VERSION;
 		case ':':
@@ -229,5 +280,7 @@ enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 		config_fail(err, "unexpected argument '%s' (see --help)", argv[optind]);
 		return CLI_ERROR;
 	}
+	if (cfg->print_seccomp)
+		return CLI_PRINT_SECCOMP;
 	return cli_check_mode(cfg, err) ? CLI_ERROR : CLI_OK;
 }

@@ -47,12 +47,16 @@ struct vm_config {
 	struct net_config nets[VM_CONFIG_MAX_NETS];
 	unsigned nnets;
 	bool exit_stats; /* print VM-exit counters by reason when the VM ends */
+	bool xen;        /* present the Xen HVM platform instead of KVM's (--xen) */
+	unsigned xen_major, xen_minor; /* the Xen version the guest sees */
 	/* How the process is driven (not part of the VM): the management API's socket, a
 	 * Firecracker-style JSON configuration, or neither (the command line above). */
 	const char *api_sock;
 	const char *config_file;
 	bool no_api;
 	bool quiet;      /* only errors on stderr */
+	int seccomp_level;         /* 0 off, 1 syscall numbers, 2 numbers and arguments */
+	const char *print_seccomp; /* --print-seccomp ROLE: print that filter and exit */
 };
 
 /* Why a command line was refused: a one-line message for the user. */
@@ -61,7 +65,7 @@ struct config_error {
 };
 
 /* Outcome of cli_parse besides success. */
-enum cli_result { CLI_OK, CLI_HELP, CLI_VERSION, CLI_ERROR };
+enum cli_result { CLI_OK, CLI_HELP, CLI_VERSION, CLI_PRINT_SECCOMP, CLI_ERROR };
 
 /* Parse argv into cfg (strings point into argv). On CLI_ERROR, err says what is wrong. */
 enum cli_result cli_parse(int argc, char *const argv[], struct vm_config *cfg,

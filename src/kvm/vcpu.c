@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/seccomp.h"
 #include "util/log.h"
 
 /* SIGUSR1 interrupts KVM_RUN; its handler does nothing, the EINTR is the point. */
@@ -135,6 +136,11 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return true;
+	case KVM_EXIT_XEN:
+		if (vcpu->env->xen_exit)
+			return vcpu->env->xen_exit(vcpu->env->xen_ctx, vcpu);
+		snprintf(why, sizeof(why), "vCPU %u: Xen hypercall exit without --xen", vcpu->index);
+		return vcpu_stop(vcpu, VCPU_STOP_FATAL, why);
 	case KVM_EXIT_SHUTDOWN:
 		/* A triple fault: Linux's last-resort reboot method, or a crashed guest. */
 		return vcpu_stop(vcpu, VCPU_STOP_REBOOT, "triple fault (shutdown)");
@@ -194,6 +200,14 @@ static void *vcpu_thread(void *arg)
 	struct timespec ts;
 	char why[128];
 
+	/* Before the guest can make this thread do anything. */
+	if (seccomp_install(SECCOMP_ROLE_VCPU, vcpu->env->seccomp_level)) {
+		snprintf(why, sizeof(why), "vCPU %u: cannot install its seccomp filter",
+			 vcpu->index);
+		vcpu_stop(vcpu, VCPU_STOP_FATAL, why);
+		vcpu_ended(vcpu);
+		return NULL;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	vcpu->first_run_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 
@@ -204,6 +218,8 @@ static void *vcpu_thread(void *arg)
 			vcpu_park(vcpu);
 			continue;
 		}
+		if (vcpu->env->pre_run)
+			vcpu->env->pre_run(vcpu->env->xen_ctx, vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
@@ -246,6 +262,12 @@ static void vcpu_interrupt(struct vcpu *vcpu)
 {
 	vcpu->run->immediate_exit = 1;
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_poke(struct vcpu *vcpu)
+{
+	if (vcpu->thread_started)
+		vcpu_interrupt(vcpu);
 }
 
 void vcpu_kick(struct vcpu *vcpu)

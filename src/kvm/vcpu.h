@@ -25,6 +25,12 @@ enum vcpu_stop_reason {
 /* Called on the vCPU thread; must record the request and wake the VMM, never block. */
 typedef void (*vcpu_stop_fn)(void *ctx, enum vcpu_stop_reason reason, const char *why);
 
+struct vcpu;
+/* Xen HVM hooks (--xen), called on the vCPU's thread: a KVM_EXIT_XEN exit (returns false when
+ * the vCPU must stop), and work queued for this vCPU, before each KVM_RUN. */
+typedef bool (*vcpu_xen_exit_fn)(void *ctx, struct vcpu *vcpu);
+typedef void (*vcpu_pre_run_fn)(void *ctx, struct vcpu *vcpu);
+
 /* What every vCPU of a VM shares; owned by the VMM, read-only once threads run. */
 struct vcpu_env {
 	struct iobus *pio;
@@ -33,6 +39,10 @@ struct vcpu_env {
 	vcpu_stop_fn stop;
 	void *stop_ctx;
 	int run_size;
+	int seccomp_level; /* each thread installs the vcpu filter before its first KVM_RUN */
+	vcpu_xen_exit_fn xen_exit; /* NULL without --xen */
+	vcpu_pre_run_fn pre_run;   /* NULL or called before each KVM_RUN */
+	void *xen_ctx;
 };
 
 struct vcpu {
@@ -65,6 +75,8 @@ __attribute__((warn_unused_result)) int vcpu_init(struct vcpu *vcpu, int vm_fd, 
 						  const struct vcpu_env *env);
 /* Start the thread that runs the vCPU until it is kicked or the VM asks to stop. */
 __attribute__((warn_unused_result)) int vcpu_start(struct vcpu *vcpu);
+/* Make the vCPU leave KVM_RUN once and go on running (its pre_run hook then runs). Async. */
+void vcpu_poke(struct vcpu *vcpu);
 /* Make the vCPU leave KVM_RUN and its thread end (async; vcpu_fini joins). */
 void vcpu_kick(struct vcpu *vcpu);
 /* Ask the vCPU to leave KVM_RUN and park (async; a no-op if already asked). A vCPU started

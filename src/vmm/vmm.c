@@ -23,8 +23,10 @@
 #include "devices/pvpanic.h"
 #include "devices/serial.h"
 #include "pci/pci_host.h"
+#include "sandbox/seccomp.h"
 #include "util/log.h"
 #include "vmm/vmm_loop.h"
+#include "xen/xen.h"
 
 #define KVM_DEVICE "/dev/kvm"
 
@@ -85,7 +87,7 @@ static int vmm_create_pci(struct vmm *vmm)
 				    .mmio_size = LAYOUT_PCI_MMIO_SIZE};
 	int rc;
 
-	if (!vmm->cfg->ndisks && !vmm->cfg->nnets)
+	if (!vmm->cfg->ndisks && !vmm->cfg->nnets && !vmm->cfg->xen)
 		return 0;
 	rc = kvm_irq_init(&vmm->irq, &kvm_irq_vm_ops, &vmm->vm_fd);
 	/* Set even on failure: kvm_irq_fini undoes a half-done init. */
@@ -134,6 +136,12 @@ static void vmm_sci_irq(void *ctx, bool level)
 static void vmm_kbd_irq(void *ctx, bool level)
 {
 	vmm_irq_line(ctx, IRQ_I8042_KBD, level);
+}
+
+/* A forbidden syscall kills the process: leave the user's terminal usable. */
+static void vmm_on_seccomp_kill(void *ctx)
+{
+	vmm_restore_terminal(ctx);
 }
 
 static void vmm_platform_event(void *ctx, enum platform_event event)
@@ -210,6 +218,7 @@ static int vmm_load_guest(struct vmm *vmm, struct linux_boot_entry *entry)
 		.ncpus = vmm->cfg->cpus,
 		.lapic_addr = LAYOUT_LAPIC,
 		.ioapic_addr = LAYOUT_IOAPIC,
+		.legacy_vga = vmm->cfg->xen,
 	};
 
 	if (vmm->pci) {
@@ -252,7 +261,9 @@ static int vmm_setup_vcpu(struct vmm *vmm, struct vcpu *vcpu, struct kvm_cpuid2 
 		return -ENOMEM;
 	memcpy(cpuid, supported, bytes);
 	cpuid_shape(cpuid->entries, cpuid->nent, vcpu->index, vmm->cfg->cpus, &vmm->kvm.cpuid);
-	rc = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
+	rc = vmm->xen ? xen_cpuid(vmm->xen, &cpuid, vcpu->index) : 0;
+	if (!rc)
+		rc = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0 ? -errno : 0;
 	free(cpuid);
 	if (!rc)
 		rc = boot_cpu_setup_common(vcpu->fd);
@@ -277,6 +288,22 @@ static void vmm_vcpu_stop(void *ctx, enum vcpu_stop_reason reason, const char *w
 	vmm_request_stop(vmm, status[reason], why);
 }
 
+/* --xen: KVM's Xen emulation and azote's Xen platform (hypercalls, xenstore, PV console). */
+static int vmm_create_xen(struct vmm *vmm)
+{
+	struct xen_config c = {.vm_fd = vmm->vm_fd,
+			       .ncpus = vmm->cfg->cpus,
+			       .major = vmm->cfg->xen_major,
+			       .minor = vmm->cfg->xen_minor,
+			       .mem = &vmm->mem,
+			       .console_fd = STDOUT_FILENO,
+			       .stop = vmm_vcpu_stop,
+			       .stop_ctx = vmm,
+			       .stats = vmm->cfg->exit_stats};
+
+	return xen_create(&vmm->xen, &c);
+}
+
 static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entry)
 {
 	struct kvm_cpuid2 *supported = NULL;
@@ -291,7 +318,11 @@ static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entr
 					  .coalesced = &vmm->coalesced,
 					  .stop = vmm_vcpu_stop,
 					  .stop_ctx = vmm,
-					  .run_size = vmm->kvm.run_size};
+					  .run_size = vmm->kvm.run_size,
+					  .seccomp_level = vmm->cfg->seccomp_level,
+					  .xen_exit = vmm->xen ? xen_vcpu_exit : NULL,
+					  .pre_run = vmm->xen ? xen_vcpu_pre_run : NULL,
+					  .xen_ctx = vmm->xen};
 	vmm->vcpus = calloc(vmm->cfg->cpus, sizeof(*vmm->vcpus));
 	if (!vmm->vcpus)
 		rc = -ENOMEM;
@@ -304,6 +335,8 @@ static int vmm_create_vcpus(struct vmm *vmm, const struct linux_boot_entry *entr
 		vmm->nvcpus_ready = i + 1;
 		rc = vmm_setup_vcpu(vmm, &vmm->vcpus[i], supported, entry);
 	}
+	if (vmm->xen)
+		xen_set_vcpus(vmm->xen, vmm->vcpus, vmm->nvcpus_ready);
 	free(supported);
 	return rc;
 }
@@ -324,6 +357,7 @@ static void vmm_machine_clear(struct vmm *vmm)
 	vmm->acpi_pm = NULL;
 	vmm->i8042 = NULL;
 	vmm->pvpanic = NULL;
+	vmm->xen = NULL;
 }
 
 /* Undo a machine, built or half-built: vCPU threads first, nothing may touch devices or
@@ -331,6 +365,8 @@ static void vmm_machine_clear(struct vmm *vmm)
 static void vmm_machine_destroy(struct vmm *vmm)
 {
 	vmm_loop_detach(vmm);
+	if (vmm->xen)
+		xen_detach_loop(vmm->xen, &vmm->loop);
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
 		vcpu_kick(&vmm->vcpus[i]);
 	for (unsigned i = 0; i < vmm->nvcpus_ready; i++)
@@ -338,6 +374,7 @@ static void vmm_machine_destroy(struct vmm *vmm)
 	free(vmm->vcpus);
 	vmm_cards_destroy(vmm);
 	pci_host_destroy(vmm->pci);
+	xen_destroy(vmm->xen);
 	if (vmm->irq_ready)
 		kvm_irq_fini(&vmm->irq);
 	if (vmm->coalesced.ring)
@@ -392,16 +429,22 @@ int vmm_boot(struct vmm *vmm)
 		rc = kvm_sys_open(&vmm->kvm, KVM_DEVICE);
 	if (!rc)
 		rc = vmm_check_host(vmm);
+	if (!rc && vmm->cfg->xen)
+		rc = xen_check(vmm->kvm.fd);
 	if (!rc)
 		coalesced_init(&vmm->coalesced, vmm->kvm.fd, vmm->kvm.run_size);
 	if (!rc)
 		rc = vmm_create_vm(vmm);
 	if (!rc)
 		rc = vmm_create_memory(vmm);
+	if (!rc && vmm->cfg->xen)
+		rc = vmm_create_xen(vmm);
 	if (!rc)
 		rc = vmm_create_devices(vmm);
 	if (!rc)
 		rc = vmm_create_pci(vmm);
+	if (!rc && vmm->xen)
+		rc = xen_add_devices(vmm->xen, vmm->pci, &vmm->pio);
 	if (!rc)
 		rc = vmm_cards_create(vmm);
 	if (!rc)
@@ -410,12 +453,22 @@ int vmm_boot(struct vmm *vmm)
 		rc = vmm_create_vcpus(vmm, &entry);
 	if (!rc)
 		rc = vmm_loop_attach(vmm);
+	if (!rc && vmm->xen) {
+		rc = xen_attach_loop(vmm->xen, &vmm->loop);
+		xen_set_running(vmm->xen);
+	}
 	/* Said once the VM is built, so that bad input gets its one-line error alone. */
 	if (!rc && !vmm->kvm.hw_virt)
 		log_warn("this host's KVM has no hardware virtualization (no vmx/svm: PVM or "
 			 "emulation only); the guest will run very slowly");
+	if (!rc)
+		seccomp_set_fatal_hook(vmm_on_seccomp_kill, vmm);
 	for (unsigned i = 0; !rc && i < vmm->nvcpus_ready; i++)
 		rc = vcpu_start(&vmm->vcpus[i]);
+	/* Everything is open, mapped and started (device processes included): from here this
+	 * thread only serves the loop, the API and the console, under the vmm filter. */
+	if (!rc)
+		rc = seccomp_install(SECCOMP_ROLE_VMM, vmm->cfg->seccomp_level);
 	if (rc) {
 		vmm_machine_destroy(vmm);
 		return rc;
@@ -442,6 +495,7 @@ void vmm_destroy(struct vmm *vmm)
 {
 	if (!vmm)
 		return;
+	seccomp_set_fatal_hook(NULL, NULL);
 	vmm_machine_destroy(vmm);
 	vmm_loop_close(vmm);
 	term_restore(&vmm->term);

@@ -29,6 +29,7 @@ struct pci_host;
 struct acpi_pm;
 struct i8042;
 struct pvpanic;
+struct xen;
 
 struct vmm {
 	const struct vm_config *cfg;
@@ -52,6 +53,7 @@ struct vmm {
 	struct acpi_pm *acpi_pm;
 	struct i8042 *i8042;
 	struct pvpanic *pvpanic;
+	struct xen *xen; /* --xen: the Xen HVM platform */
 
 	/* Event loop (main thread): console input, signals, stop requests, serial output. */
 	struct evloop loop;

@@ -1,6 +1,7 @@
 #include "vmm/vmm_cards.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -20,6 +22,7 @@
 
 #define CARD_FD   3  /* where a card finds its end of the socketpair */
 #define STATS_FD  4  /* and the page it publishes its counters in */
+_Static_assert(VMM_CARD_PASS_FD == STATS_FD + 1, "passed fds follow the stats page");
 #define CARD_ARGS 24 /* argv slots for a card's own arguments */
 
 extern char **environ;
@@ -41,15 +44,42 @@ static int card_path(const char *program, char *path, size_t len)
 	return 0;
 }
 
-static int card_spawn(struct vmm_card *card, const char *program, char *const args[], int *sock)
+/* The child's fds: socket, stats page, then the passed ones at VMM_CARD_PASS_FD on. Every
+ * source is first copied above the targets, so that no dup2 overwrites a later one's source. */
+static int card_fd_actions(posix_spawn_file_actions_t *fa, const int *src, unsigned n, int *tmp)
 {
-	char path[PATH_MAX], fd_arg[16], stats_arg[16];
-	char *argv[CARD_ARGS + 6];
+	int rc = 0;
+
+	posix_spawn_file_actions_init(fa);
+	/* The card never reads the console: its stdin is /dev/null when there is one. */
+	if (access("/dev/null", R_OK) == 0)
+		rc = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	for (unsigned i = 0; !rc && i < n; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, VMM_CARD_PASS_FD + (int)n);
+		if (tmp[i] < 0)
+			rc = errno;
+		else
+			rc = posix_spawn_file_actions_adddup2(fa, tmp[i], CARD_FD + (int)i);
+	}
+	/* Also what azote inherited without close-on-exec (a shell's or supervisor's fds). */
+	if (!rc)
+		rc = posix_spawn_file_actions_addclosefrom_np(fa, CARD_FD + (int)n);
+	return -rc;
+}
+
+static int card_spawn(struct vmm_card *card, const char *program, char *const args[],
+		      const int *pass, unsigned npass, int *sock)
+{
+	char path[PATH_MAX], fd_arg[16], stats_arg[16], level_arg[16];
+	char *argv[CARD_ARGS + 8];
+	int src[2 + VMM_CARD_PASS_MAX], tmp[2 + VMM_CARD_PASS_MAX];
 	int sv[2], argc = 0, stats_fd, rc = card_path(program, path, sizeof(path));
 	posix_spawn_file_actions_t fa;
 
 	if (rc)
 		return rc;
+	if (npass > VMM_CARD_PASS_MAX)
+		return -E2BIG;
 	snprintf(fd_arg, sizeof(fd_arg), "%d", CARD_FD);
 	argv[argc++] = path;
 	argv[argc++] = "--fd";
@@ -57,6 +87,10 @@ static int card_spawn(struct vmm_card *card, const char *program, char *const ar
 	snprintf(stats_arg, sizeof(stats_arg), "%d", STATS_FD);
 	argv[argc++] = "--stats-fd";
 	argv[argc++] = stats_arg;
+	/* The card installs its filter at azote's level once it serves. */
+	snprintf(level_arg, sizeof(level_arg), "%d", card->vmm->cfg->seccomp_level);
+	argv[argc++] = "--seccomp-level";
+	argv[argc++] = level_arg;
 	for (unsigned i = 0; args[i]; i++) {
 		if (i == CARD_ARGS)
 			return -E2BIG;
@@ -70,12 +104,20 @@ static int card_spawn(struct vmm_card *card, const char *program, char *const ar
 		close(stats_fd);
 		return -errno;
 	}
-	/* Every other fd of ours is close-on-exec: the card gets its socket and its page. */
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], CARD_FD);
-	posix_spawn_file_actions_adddup2(&fa, stats_fd, STATS_FD);
-	rc = -posix_spawn(&card->pid, path, &fa, NULL, argv, environ);
+	/* Every other fd of ours is close-on-exec: the card gets its socket, its page and what
+	 * the kind passes (the image, the tap queues), nothing else. */
+	src[0] = sv[1];
+	src[1] = stats_fd;
+	memcpy(src + 2, pass, npass * sizeof(int));
+	for (unsigned i = 0; i < 2 + npass; i++)
+		tmp[i] = -1;
+	rc = card_fd_actions(&fa, src, 2 + npass, tmp);
+	if (!rc)
+		rc = -posix_spawn(&card->pid, path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	for (unsigned i = 0; i < 2 + npass; i++)
+		if (tmp[i] >= 0)
+			close(tmp[i]);
 	close(sv[1]);
 	close(stats_fd);
 	if (rc) {
@@ -110,12 +152,15 @@ static int card_connect(struct vmm_card *card, const char *path, int *sock)
 	return 0;
 }
 
-int vmm_card_open(struct vmm_card *card, const char *program, char *const args[],
-		  const char *socket_path, struct vhost_frontend_params *p)
+int vmm_card_open(struct vmm_card *card, const char *program, char *const args[], const int *pass,
+		  unsigned npass, const char *socket_path, struct vhost_frontend_params *p)
 {
 	int rc = socket_path ? card_connect(card, socket_path, &p->sock)
-			     : card_spawn(card, program, args, &p->sock);
+			     : card_spawn(card, program, args, pass, npass, &p->sock);
 
+	/* Ours no longer: an image's OFD lock must go with the card, not stay with azote. */
+	for (unsigned i = 0; i < npass; i++)
+		close(pass[i]);
 	return rc ? rc : vhost_frontend_init(&card->fe, p);
 }
 
@@ -135,11 +180,34 @@ int vmm_card_add_pci(struct vmm_card *card, const struct virtio_backend_ops *ops
 	return rc;
 }
 
+/* azote's own file limit, from what this VM can hold open: the fixed ones (stdio, KVM, the VM,
+ * its memory, the loop's fds, logs, metrics: 64), the API (16 connections and the socket), two
+ * per vCPU, per card its socket, error eventfd and stats page with a kick, a call and an irqfd per
+ * queue, and the fds of the one card being started. Only ever lowered below the hard limit. */
+static void vmm_cards_limit_fds(const struct vm_config *cfg)
+{
+	unsigned pairs = cfg->cpus < 16 ? cfg->cpus : 16;
+	unsigned long need = 64 + 17 + 2ul * cfg->cpus + 2 * (2 + VMM_CARD_PASS_MAX);
+	struct rlimit lim;
+
+	need += cfg->ndisks * (8 + 3ul * cfg->cpus) + cfg->nnets * (8 + 3ul * (2 * pairs + 1));
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return;
+	if (lim.rlim_max > need)
+		lim.rlim_max = need;
+	lim.rlim_cur = lim.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		log_warn("cannot set RLIMIT_NOFILE to %lu: %s", need, strerror(errno));
+	else
+		log_debug("RLIMIT_NOFILE %lu", (unsigned long)lim.rlim_cur);
+}
+
 int vmm_cards_create(struct vmm *vmm)
 {
 	const struct vm_config *cfg = vmm->cfg;
 	int rc = 0;
 
+	vmm_cards_limit_fds(cfg);
 	for (unsigned i = 0; !rc && i < cfg->ndisks + cfg->nnets; i++) {
 		struct vmm_card *card = &vmm->cards[i];
 

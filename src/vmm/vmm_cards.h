@@ -40,11 +40,16 @@ void vmm_cards_reap(struct vmm *vmm);
 void vmm_cards_destroy(struct vmm *vmm);
 
 /* For the per-kind files (vmm_disk.c, vmm_net.c). */
+/* Where a card finds the fds its kind passes (pass[0] at 5, pass[1] at 6...), and how many. */
+#define VMM_CARD_PASS_FD  5
+#define VMM_CARD_PASS_MAX 16
 /* Reach the card's backend and negotiate (p->sock is filled in here): with `socket_path`, connect
  * to a running backend; otherwise start `program` (installed next to azote) as
- * `program --fd 3 ARGS...` on a socketpair. 0 or -errno (logged). */
+ * `program --fd 3 ARGS...` on a socketpair, with the npass fds of pass at VMM_CARD_PASS_FD on.
+ * The pass fds are closed here in every case. 0 or -errno (logged). */
 __attribute__((warn_unused_result)) int vmm_card_open(struct vmm_card *card, const char *program,
-						       char *const args[], const char *socket_path,
+						       char *const args[], const int *pass,
+						       unsigned npass, const char *socket_path,
 						       struct vhost_frontend_params *p);
 /* Put the negotiated frontend behind a virtio-pci function on the VM's PCI bus. */
 __attribute__((warn_unused_result)) int vmm_card_add_pci(struct vmm_card *card,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cards/blk/blk_image.h"
 #include "vmm/vmm.h"
 
 #define DISK_QUEUE_SIZE 256
@@ -14,10 +15,12 @@
 
 int vmm_disk_create(struct vmm *vmm, struct vmm_card *card, const struct disk_config *cfg)
 {
-	char queues_arg[16], serial[21]; /* virtio-blk's serial is 20 bytes */
-	char *args[] = {"--file",   (char *)cfg->path, "--queues", queues_arg,
-			"--serial", serial,	       cfg->read_only ? "--ro" : NULL, NULL};
-	int rc;
+	char queues_arg[16], serial[21], fd_arg[16]; /* virtio-blk's serial is 20 bytes */
+	char *args[] = {"--file-fd", fd_arg,	 "--file-name", (char *)cfg->path,
+			"--queues",  queues_arg, "--serial",	serial,
+			"--sandbox", "on",	 cfg->read_only ? "--ro" : NULL,
+			NULL};
+	int rc, fd = -1;
 	struct vhost_frontend_params p = {
 		.name = card->name,
 		.mem = &vmm->mem,
@@ -29,7 +32,14 @@ int vmm_disk_create(struct vmm *vmm, struct vmm_card *card, const struct disk_co
 	snprintf(card->name, sizeof(card->name), "disk %s", cfg->id);
 	snprintf(queues_arg, sizeof(queues_arg), "%u", vmm->cfg->cpus);
 	snprintf(serial, sizeof(serial), "%.20s", cfg->id);
-	rc = vmm_card_open(card, "azote-blk", args, cfg->socket, &p);
+	snprintf(fd_arg, sizeof(fd_arg), "%d", VMM_CARD_PASS_FD);
+	/* azote opens the image, so that the card never needs a path: it gets the fd alone. */
+	if (!cfg->socket) {
+		fd = blk_image_open_file(cfg->path, cfg->read_only);
+		if (fd < 0)
+			return fd;
+	}
+	rc = vmm_card_open(card, "azote-blk", args, &fd, fd >= 0, cfg->socket, &p);
 	if (rc)
 		return rc;
 	/* The guest must see the number of queues we offer, whatever the backend has. */

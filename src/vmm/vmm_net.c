@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "cards/net/net_tap.h"
 #include "util/log.h"
 #include "vmm/vmm.h"
 
@@ -66,10 +67,10 @@ int vmm_net_create(struct vmm *vmm, struct vmm_card *card, const struct net_conf
 {
 	unsigned pairs = vmm->cfg->cpus < NET_MAX_PAIRS ? vmm->cfg->cpus : NET_MAX_PAIRS;
 	uint8_t mac[6];
-	char mac_arg[18], pairs_arg[16];
-	char *args[] = {"--tap", (char *)cfg->tap, "--mac", mac_arg, "--queue-pairs", pairs_arg,
-			NULL};
-	int rc;
+	char mac_arg[18], fds_arg[NET_MAX_PAIRS * 4];
+	char *args[] = {"--tap-fd", fds_arg, "--mac", mac_arg, "--sandbox", "on", NULL};
+	int fds[NET_MAX_PAIRS], rc;
+	bool mq;
 	struct vhost_frontend_params p = {
 		.name = card->name,
 		.mem = &vmm->mem,
@@ -86,8 +87,18 @@ int vmm_net_create(struct vmm *vmm, struct vmm_card *card, const struct net_conf
 		net_random_mac(mac);
 	snprintf(mac_arg, sizeof(mac_arg), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 		 mac[3], mac[4], mac[5]);
-	snprintf(pairs_arg, sizeof(pairs_arg), "%u", pairs);
-	rc = vmm_card_open(card, "azote-net", args, cfg->socket, &p);
+	/* azote opens the tap queues (one per pair, one in all for a tap made without
+	 * multi_queue): the card gets them as fds and never sees /dev/net/tun. */
+	if (!cfg->socket) {
+		rc = net_tap_open(cfg->tap, &pairs, fds, &mq);
+		if (rc)
+			return rc;
+	}
+	fds_arg[0] = '\0';
+	for (unsigned i = 0; !cfg->socket && i < pairs; i++)
+		snprintf(fds_arg + strlen(fds_arg), sizeof(fds_arg) - strlen(fds_arg), "%s%d",
+			 i ? "," : "", VMM_CARD_PASS_FD + (int)i);
+	rc = vmm_card_open(card, "azote-net", args, fds, cfg->socket ? 0 : pairs, cfg->socket, &p);
 	if (rc)
 		return rc;
 	net_shape(card, mac, cfg->tap != NULL);

@@ -37,7 +37,11 @@ mkdir "$WORK/extra"
 cp "$HERE/../guest/net-guest.sh" "$WORK/extra/"
 (cd "$WORK/extra" && echo net-guest.sh | cpio -o -H newc 2>/dev/null) >"$WORK/extra.cpio"
 INITRD=$WORK/initrd
-cat "$GUEST/initramfs.cpio.gz" "$WORK/extra.cpio" >"$INITRD"
+# The kernel finds an appended archive only at a 4-byte boundary: pad the first one.
+cp "$GUEST/initramfs.cpio.gz" "$INITRD"
+pad=$(( (4 - $(stat -c %s "$INITRD") % 4) % 4 ))
+head -c "$pad" /dev/zero >>"$INITRD"
+cat "$WORK/extra.cpio" >>"$INITRD"
 
 # tapN: 10.0.(N+2).1/24 on this side, multi-queue.
 for n in 0 1 2; do

@@ -27,6 +27,7 @@
 #define AZOTE_ARCH_X86_ACPI_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ACPI_MAX_CPUS	 255 /* xAPIC ids 0..254; 255 is the broadcast id */
@@ -43,6 +44,9 @@ struct acpi_params {
 	uint64_t pci_ecam_size; /* 1 MiB per bus from bus 0, up to 256 buses */
 	uint64_t pci_mmio_base; /* the BAR window, below 4 GiB */
 	uint64_t pci_mmio_size;
+	/* The FADT does not say "VGA not present": a Xen guest (--xen) reads that flag, with no
+	 * RTC, as "booted in a PVH domain" and would ignore the platform PCI device. */
+	bool legacy_vga;
 };
 
 /* Build the tables into buf, which the guest sees at guest-physical gpa (size bytes; put it in

@@ -169,7 +169,7 @@ static int acpi_facs(struct acpi_out *o, uint64_t *gpa)
 	return 0;
 }
 
-static void fadt_fields(uint8_t *t, uint64_t dsdt, uint64_t facs)
+static void fadt_fields(uint8_t *t, uint64_t dsdt, uint64_t facs, bool vga)
 {
 	/* The 32-bit DSDT copy only when it fits; X_FIRMWARE_CTRL alone, as the spec asks
 	 * FIRMWARE_CTRL to be zero when the 64-bit field is used. */
@@ -187,8 +187,8 @@ static void fadt_fields(uint8_t *t, uint64_t dsdt, uint64_t facs)
 	 * device instead, and would not probe blindly if that were missing. No
 	 * legacy-devices bit: no PnP BIOS. CMOS RTC absent: Linux skips the rtc_cmos device
 	 * (wall time comes from kvmclock). No ASPM: virtual PCIe links have no power states. */
-	put16(t + 109,
-	      BOOT_ARCH_VGA_NOT_PRESENT | BOOT_ARCH_PCIE_ASPM_CTRL | BOOT_ARCH_CMOS_RTC_ABSENT);
+	put16(t + 109, (vga ? 0 : BOOT_ARCH_VGA_NOT_PRESENT) | BOOT_ARCH_PCIE_ASPM_CTRL |
+			       BOOT_ARCH_CMOS_RTC_ABSENT);
 	put32(t + 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC |
 			   FADT_RESET_REG_SUP | FADT_HEADLESS);
 	put_gas(t + 116, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, PORT_ACPI_RESET);
@@ -203,7 +203,7 @@ static void fadt_fields(uint8_t *t, uint64_t dsdt, uint64_t facs)
 	memcpy(t + 268, "AZOTE\0\0\0", 8); /* hypervisor vendor identity */
 }
 
-static int acpi_fadt(struct acpi_out *o, uint64_t dsdt, uint64_t facs, uint64_t *gpa)
+static int acpi_fadt(struct acpi_out *o, uint64_t dsdt, uint64_t facs, bool vga, uint64_t *gpa)
 {
 	size_t off;
 	int ret = out_alloc(o, ACPI_FADT_LEN, 8, &off);
@@ -211,7 +211,7 @@ static int acpi_fadt(struct acpi_out *o, uint64_t dsdt, uint64_t facs, uint64_t 
 	if (ret)
 		return ret;
 	acpi_header(o->buf + off, "FACP", ACPI_FADT_LEN, 6);
-	fadt_fields(o->buf + off, dsdt, facs);
+	fadt_fields(o->buf + off, dsdt, facs, vga);
 	acpi_seal(o->buf + off, ACPI_FADT_LEN);
 	*gpa = out_gpa(o, off);
 	return 0;
@@ -352,7 +352,7 @@ int acpi_build(uint8_t *buf, size_t size, uint64_t gpa, const struct acpi_params
 	if (!ret)
 		ret = acpi_facs(&o, &facs);
 	if (!ret)
-		ret = acpi_fadt(&o, dsdt, facs, &tables[0]);
+		ret = acpi_fadt(&o, dsdt, facs, p->legacy_vga, &tables[0]);
 	if (!ret)
 		ret = acpi_madt(&o, p, &tables[1]);
 	if (!ret && p->pci_ecam_size)

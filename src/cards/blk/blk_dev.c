@@ -90,7 +90,8 @@ int blk_dev_create(const struct blk_options *opt, struct blk_dev **out)
 		free(dev);
 		return -ENOMEM;
 	}
-	rc = blk_image_open(opt->path, opt->ro, &dev->img);
+	rc = opt->from_fd ? blk_image_adopt(opt->fd, opt->path, opt->ro, &dev->img)
+			  : blk_image_open(opt->path, opt->ro, &dev->img);
 	if (rc) {
 		free(dev->path);
 		free(dev);

@@ -18,7 +18,9 @@
 #define BLK_QUEUES_MAX 256
 
 struct blk_options {
-	const char *path;
+	const char *path;   /* the image, or its name in messages with from_fd */
+	bool from_fd;       /* the image is already open (--file-fd): fd */
+	int fd;
 	bool ro;
 	unsigned queues;    /* 1..BLK_QUEUES_MAX */
 	const char *serial; /* NULL: the image file's name */

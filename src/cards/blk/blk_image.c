@@ -70,17 +70,33 @@ static int blk_image_lock(const char *path, struct blk_image *img)
 	return rc;
 }
 
-int blk_image_open(const char *path, bool ro, struct blk_image *img)
+/* A regular file or a block device: anything else is no disk. */
+static int blk_image_check_type(const char *path, int fd, struct stat *st)
 {
-	struct stat st;
-	uint8_t sector[BLK_SECTOR];
 	int rc;
 
-	img->ro = ro;
-	img->size = 0;
-	img->in_memory = false;
-	img->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (img->fd < 0) {
+	if (fstat(fd, st) < 0) {
+		rc = -errno;
+		log_error("%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		log_error("%s: is a directory, not a disk image", path);
+		return -EISDIR;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		log_error("%s: not a regular file or a block device", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int blk_image_open_file(const char *path, bool ro)
+{
+	struct stat st;
+	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC), rc;
+
+	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
 			log_error("%s: no such file", path);
@@ -94,20 +110,51 @@ int blk_image_open(const char *path, bool ro, struct blk_image *img)
 			log_error("%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	if (fstat(img->fd, &st) < 0) {
-		rc = -errno;
-		log_error("%s: %s", path, strerror(-rc));
-		return blk_image_fail(img, rc);
+	rc = blk_image_check_type(path, fd, &st);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		log_error("%s: is a directory, not a disk image", path);
-		return blk_image_fail(img, -EISDIR);
+	return fd;
+}
+
+/* An inherited fd: ours only (close-on-exec), and open for what the disk does. */
+static int blk_image_check_fd(const char *path, int fd, bool ro)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		log_error("%s: not an open file: %s", path, strerror(errno));
+		return -EBADF;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		log_error("%s: not a regular file or a block device", path);
-		return blk_image_fail(img, -EINVAL);
+	if ((fl & O_ACCMODE) == O_WRONLY || (fl & O_PATH)) {
+		log_error("%s: not open for reading", path);
+		return -EBADF;
 	}
-	rc = blk_image_size(path, img, &st);
+	if (!ro && (fl & O_ACCMODE) == O_RDONLY) {
+		log_error("%s: open read-only (use --ro for a read-only disk)", path);
+		return -EBADF;
+	}
+	return 0;
+}
+
+int blk_image_adopt(int fd, const char *path, bool ro, struct blk_image *img)
+{
+	struct stat st;
+	uint8_t sector[BLK_SECTOR];
+	int rc;
+
+	img->fd = fd;
+	img->ro = ro;
+	img->size = 0;
+	img->in_memory = false;
+	rc = blk_image_check_fd(path, fd, ro);
+	if (!rc)
+		rc = blk_image_check_type(path, fd, &st);
+	if (!rc)
+		rc = blk_image_size(path, img, &st);
+	/* The lock belongs to the open file description: whoever passed fd must not keep a copy,
+	 * or it would hold the lock after we are gone. */
 	if (!rc)
 		rc = blk_image_lock(path, img);
 	if (rc)
@@ -121,6 +168,17 @@ int blk_image_open(const char *path, bool ro, struct blk_image *img)
 	}
 	img->in_memory = S_ISREG(st.st_mode) && blk_image_in_memory(img->fd);
 	return 0;
+}
+
+int blk_image_open(const char *path, bool ro, struct blk_image *img)
+{
+	int fd = blk_image_open_file(path, ro);
+
+	if (fd < 0) {
+		img->fd = -1;
+		return fd;
+	}
+	return blk_image_adopt(fd, path, ro, img);
 }
 
 void blk_image_close(struct blk_image *img)

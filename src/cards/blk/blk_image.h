@@ -24,6 +24,16 @@ struct blk_image {
 __attribute__((warn_unused_result)) int blk_image_open(const char *path, bool ro,
 						       struct blk_image *img);
 
+/* Open the image at `path` for reading and writing (or reading only) and check that it is a
+ * regular file or a block device: what azote does before passing it to azote-blk. Returns the
+ * fd (close-on-exec), or -errno after one line naming the image and the problem. */
+__attribute__((warn_unused_result)) int blk_image_open_file(const char *path, bool ro);
+
+/* blk_image_open() on an image already open (fd, which becomes the image's: closed on failure);
+ * `path` names it in messages. */
+__attribute__((warn_unused_result)) int blk_image_adopt(int fd, const char *path, bool ro,
+							struct blk_image *img);
+
 /* Make every completed write durable (fdatasync) and close. Accepts a closed image. */
 void blk_image_close(struct blk_image *img);
 

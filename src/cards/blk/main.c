@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,9 @@
 
 /* Default queue count when the frontend does not say: one per host CPU, capped. */
 #define BLK_DEFAULT_QUEUES_MAX 8
+/* Files a card may hold: its sockets, image, signals, epoll and stats (and the guest's memory
+ * regions, 8 at most, while it maps them), then per queue a kick, a call and an io_uring fd. */
+#define BLK_CARD_FDS(queues) (64 + 4 * (queues))
 
 struct blk_cli {
 	struct blk_options blk;
@@ -24,18 +26,26 @@ struct blk_cli {
 	int fd;
 	int stats_fd; /* azote's counters page, or -1 */
 	bool verbose;
+	int seccomp_level;
+	bool print_seccomp;
+	const char *file_name; /* --file-name: the image's name in messages, with --file-fd */
+	char fd_name[32];      /* "fd N" without --file-name */
+	bool sandbox;
 };
 
 static void blk_usage(void)
 {
-	printf("usage: azote-blk (--socket PATH | --fd N) --file IMG [--ro] [--queues N]\n"
-	       "                 [--serial ID] [--verbose]\n"
+	printf("usage: azote-blk (--socket PATH | --fd N) (--file IMG | --file-fd N [--file-name IMG])\n"
+	       "                 [--ro] [--queues N] [--serial ID] [--sandbox on|off] [--verbose]\n"
 	       "\n"
 	       "Serve a raw disk image (regular file or block device) as a vhost-user-blk device.\n"
 	       "  --socket PATH   listen on this unix socket, one frontend at a time (QEMU:\n"
 	       "                  -chardev socket,path=PATH -device vhost-user-blk-pci)\n"
 	       "  --fd N          use the already-connected socket N; exit when it closes\n"
 	       "  --file IMG      the disk image; locked while in use (OFD lock)\n"
+	       "  --file-fd N     the disk image, already open (read-write, or read-only with\n"
+	       "                  --ro); azote opens it and passes it so\n"
+	       "  --file-name IMG the image's name in messages, with --file-fd\n"
 	       "  --ro            read-only disk: writes fail with an I/O error\n"
 	       "  --queues N      most queues a frontend may use, 1..%d (default: host CPUs,\n"
 	       "                  at most %d); each running queue has its own thread\n"
@@ -43,12 +53,17 @@ static void blk_usage(void)
 	       "                  file name)\n"
 	       "  --stats-fd N    publish the disk's counters in this memfd page (azote\n"
 	       "                  passes one for its metrics)\n"
+	       "  --sandbox on|off  on (default): once serving, no host file, network or\n"
+	       "                  capability is left (namespaces, empty root, no privileges)\n"
 	       "  --verbose       log every vhost-user message\n"
+	       "  --seccomp-level N  0 no seccomp filter, 1 syscall numbers, 2 numbers and\n"
+	       "                  arguments (default %d); installed once serving\n"
+	       "  --print-seccomp print the filter (at --seccomp-level) and exit\n"
 	       "  --print-capabilities  print the vhost-user backend capabilities (JSON)\n"
 	       "Also accepted: --socket-path, --blk-file, --read-only (vhost-user conventions).\n"
 	       "Exit status: 0 on SIGTERM/SIGINT or when the --fd frontend leaves, 1 runtime\n"
 	       "failure, 2 bad input or unusable image (one line on stderr says why).\n",
-	       BLK_QUEUES_MAX, BLK_DEFAULT_QUEUES_MAX);
+	       BLK_QUEUES_MAX, BLK_DEFAULT_QUEUES_MAX, SECCOMP_LEVEL_DEFAULT);
 }
 
 enum {
@@ -61,7 +76,12 @@ enum {
 	OPT_STATS_FD,
 	OPT_VERBOSE,
 	OPT_HELP,
-	OPT_CAPS
+	OPT_CAPS,
+	OPT_SECCOMP_LEVEL,
+	OPT_PRINT_SECCOMP,
+	OPT_FILE_FD,
+	OPT_FILE_NAME,
+	OPT_SANDBOX
 };
 
 static const struct option blk_options_table[] = {
@@ -78,6 +98,11 @@ static const struct option blk_options_table[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
     {"print-capabilities", no_argument, NULL, OPT_CAPS},
+    {"seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL},
+    {"print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP},
+    {"file-fd", required_argument, NULL, OPT_FILE_FD},
+    {"file-name", required_argument, NULL, OPT_FILE_NAME},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,7 +129,11 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 	uint64_t v;
 	int opt;
 
-	*cli = (struct blk_cli){.fd = -1, .stats_fd = -1, .blk.queues = blk_default_queues()};
+	*cli = (struct blk_cli){.fd = -1,
+				.stats_fd = -1,
+				.blk.queues = blk_default_queues(),
+				.seccomp_level = SECCOMP_LEVEL_DEFAULT,
+				.sandbox = true};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", blk_options_table, NULL)) != -1) {
 		switch (opt) {
@@ -146,6 +175,28 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 		case OPT_HELP:
 			blk_usage();
 			return 0;
+		case OPT_SECCOMP_LEVEL:
+			cli->seccomp_level = seccomp_level_parse(optarg);
+			if (cli->seccomp_level < 0)
+				return blk_cli_fail("--seccomp-level %s: must be 0, 1 or 2", optarg);
+			break;
+		case OPT_PRINT_SECCOMP:
+			cli->print_seccomp = true;
+			break;
+		case OPT_FILE_FD:
+			if (uint_parse(optarg, 0, INT32_MAX, &v))
+				return blk_cli_fail("--file-fd %s: not a file descriptor number",
+						    optarg);
+			cli->blk.fd = (int)v;
+			cli->blk.from_fd = true;
+			break;
+		case OPT_FILE_NAME:
+			cli->file_name = optarg;
+			break;
+		case OPT_SANDBOX:
+			if (card_option_on_off(optarg, &cli->sandbox))
+				return blk_cli_fail("--sandbox %s: must be on or off", optarg);
+			break;
 		case OPT_CAPS:
 			printf("{\"type\": \"block-device\", \"features\": [\"read-only\", "
 			       "\"blk-file\"]}\n");
@@ -156,8 +207,16 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 	}
 	if (optind < argc)
 		return blk_cli_fail("unexpected argument %s", argv[optind]);
-	if (!cli->blk.path)
-		return blk_cli_fail("%s", "--file IMG is required");
+	if (cli->print_seccomp)
+		return seccomp_print(SECCOMP_ROLE_BLK, cli->seccomp_level, STDOUT_FILENO) ? 1 : 0;
+	if (!cli->blk.path == !cli->blk.from_fd)
+		return blk_cli_fail("%s", "give exactly one of --file IMG and --file-fd N");
+	if (cli->file_name && !cli->blk.from_fd)
+		return blk_cli_fail("%s", "--file-name goes with --file-fd");
+	if (cli->blk.from_fd) {
+		snprintf(cli->fd_name, sizeof(cli->fd_name), "fd %d", cli->blk.fd);
+		cli->blk.path = cli->file_name ? cli->file_name : cli->fd_name;
+	}
 	if (!cli->socket_path == (cli->fd < 0))
 		return blk_cli_fail("%s", "give exactly one of --socket PATH and --fd N");
 	return -1;
@@ -183,19 +242,6 @@ static void blk_fill_stats(void *ctx, struct card_stats_page *page)
 	card_stats_set(page, "errors", atomic_load_explicit(&c->errors, memory_order_relaxed));
 }
 
-/* Batch scheduling, inherited by the queue threads and io_uring's workers: a kick or a
- * completion then does not preempt the vCPU that shares our CPU (a batch thread waits for it
- * to halt, or for the tick). The guest adds more requests meanwhile, without kicking (the
- * event index already passed), and takes more completions per interrupt: every kick and
- * interrupt is a guest exit, which costs more than the wait. With a CPU to spare, nothing
- * changes. */
-static void blk_sched_batch(void)
-{
-	struct sched_param sp = {0};
-
-	if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
-		log_debug("SCHED_BATCH: %s", strerror(errno));
-}
 
 int main(int argc, char **argv)
 {
@@ -218,7 +264,6 @@ int main(int argc, char **argv)
 		close(sfd);
 		return 2;
 	}
-	blk_sched_batch();
 	snprintf(msg, sizeof(msg), "%s: %llu sectors%s, up to %u queues", cli.blk.path,
 		 (unsigned long long)dev->lim.capacity, dev->lim.ro ? ", read-only" : "",
 		 cli.blk.queues);
@@ -229,7 +274,12 @@ int main(int argc, char **argv)
 					       .params = &dev->params,
 					       .dev = dev,
 					       .fill_stats = blk_fill_stats,
-					       .ready_msg = msg},
+					       .ready_msg = msg,
+					       .seccomp_role = SECCOMP_ROLE_BLK,
+					       .seccomp_level = cli.seccomp_level,
+					       .sandbox = cli.sandbox,
+					       .sb = {.max_fds = BLK_CARD_FDS(cli.blk.queues),
+						      .selftest_path = cli.blk.path}},
 			    sfd);
 	/* card_serve stopped the queues: requests in flight are complete. */
 	blk_dev_destroy(dev);

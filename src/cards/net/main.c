@@ -20,12 +20,19 @@ struct net_cli {
 	int fd;
 	int stats_fd; /* azote's counters page, or -1 */
 	bool verbose;
+	int seccomp_level;
+	bool print_seccomp;
+	bool sandbox;
 };
+
+/* Files a card may hold: its sockets, signals, epoll and stats (and the guest's memory regions,
+ * 8 at most, while it maps them), then per queue a kick, a call, a tap queue and a wake-up. */
+#define NET_CARD_FDS(pairs) (64 + 4 * (2 * (pairs) + 1))
 
 static void net_usage(void)
 {
 	printf("usage: azote-net (--socket PATH | --fd N) (--tap NAME | --tap-fd N[,N...])\n"
-	       "                 [--mac MAC] [--queue-pairs N] [--mtu N] [-v]\n"
+	       "                 [--mac MAC] [--queue-pairs N] [--mtu N] [--sandbox on|off] [-v]\n"
 	       "\n"
 	       "Serve an existing tap interface as a vhost-user-net device.\n"
 	       "  --socket PATH     listen on this unix socket, one frontend at a time (QEMU:\n"
@@ -41,13 +48,19 @@ static void net_usage(void)
 	       "  --mtu N           MTU advised to the guest, %d..%d (default %d)\n"
 	       "  --stats-fd N      publish the interface's counters in this memfd page\n"
 	       "                    (azote passes one for its metrics)\n"
+	       "  --sandbox on|off  on (default): once serving, no host file, network or\n"
+	       "                    capability is left (namespaces, empty root, no privileges)\n"
 	       "  -v, --verbose     log every vhost-user message and the counters at exit\n"
+	       "  --seccomp-level N 0 no seccomp filter, 1 syscall numbers, 2 numbers and\n"
+	       "                    arguments (default %d); installed once serving\n"
+	       "  --print-seccomp   print the filter (at --seccomp-level) and exit\n"
 	       "Exit status: 0 on SIGTERM/SIGINT or when the --fd frontend leaves, 1 runtime\n"
 	       "failure, 2 bad input or unusable tap (one line on stderr says why).\n",
-	       NET_PAIRS_MAX, NET_MTU_MIN, NET_MTU_MAX, NET_MTU_DEFAULT);
+	       NET_PAIRS_MAX, NET_MTU_MIN, NET_MTU_MAX, NET_MTU_DEFAULT, SECCOMP_LEVEL_DEFAULT);
 }
 
-enum { OPT_SOCKET = 256, OPT_FD, OPT_TAP, OPT_TAP_FD, OPT_MAC, OPT_PAIRS, OPT_MTU, OPT_STATS_FD, OPT_HELP };
+enum { OPT_SOCKET = 256, OPT_FD, OPT_TAP, OPT_TAP_FD, OPT_MAC, OPT_PAIRS, OPT_MTU, OPT_STATS_FD, OPT_HELP,
+       OPT_SECCOMP_LEVEL, OPT_PRINT_SECCOMP, OPT_SANDBOX };
 
 static const struct option net_options_table[] = {
     {"socket", required_argument, NULL, OPT_SOCKET},
@@ -61,6 +74,9 @@ static const struct option net_options_table[] = {
     {"stats-fd", required_argument, NULL, OPT_STATS_FD},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, OPT_HELP},
+    {"seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL},
+    {"print-seccomp", no_argument, NULL, OPT_PRINT_SECCOMP},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -153,6 +169,18 @@ static int net_cli_option(int opt, const char *arg, struct net_cli *cli, bool *p
 	case 'v':
 		cli->verbose = true;
 		return -1;
+	case OPT_SECCOMP_LEVEL:
+		cli->seccomp_level = seccomp_level_parse(arg);
+		if (cli->seccomp_level < 0)
+			return net_cli_fail("--seccomp-level %s: must be 0, 1 or 2", arg);
+		return -1;
+	case OPT_PRINT_SECCOMP:
+		cli->print_seccomp = true;
+		return -1;
+	case OPT_SANDBOX:
+		if (card_option_on_off(arg, &cli->sandbox))
+			return net_cli_fail("--sandbox %s: must be on or off", arg);
+		return -1;
 	case OPT_HELP:
 		net_usage();
 		return 0;
@@ -167,7 +195,11 @@ static int net_cli_parse(int argc, char **argv, struct net_cli *cli)
 	bool pairs_given = false;
 	int opt;
 
-	*cli = (struct net_cli){.fd = -1, .stats_fd = -1, .net = {.pairs = 1, .mtu = NET_MTU_DEFAULT}};
+	*cli = (struct net_cli){.fd = -1,
+				.stats_fd = -1,
+				.net = {.pairs = 1, .mtu = NET_MTU_DEFAULT},
+				.seccomp_level = SECCOMP_LEVEL_DEFAULT,
+				.sandbox = true};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "v", net_options_table, NULL)) != -1) {
 		int status =
@@ -178,6 +210,8 @@ static int net_cli_parse(int argc, char **argv, struct net_cli *cli)
 	}
 	if (optind < argc)
 		return net_cli_fail("unexpected argument %s", argv[optind]);
+	if (cli->print_seccomp)
+		return seccomp_print(SECCOMP_ROLE_NET, cli->seccomp_level, STDOUT_FILENO) ? 1 : 0;
 	if (!cli->net.tap == (cli->net.ntap_fds == 0))
 		return net_cli_fail("%s", "give exactly one of --tap NAME and --tap-fd N[,N...]");
 	if (!cli->socket_path == (cli->fd < 0))
@@ -233,7 +267,12 @@ int main(int argc, char **argv)
 					       .params = &dev->params,
 					       .dev = dev,
 					       .fill_stats = net_fill_stats,
-					       .ready_msg = msg},
+					       .ready_msg = msg,
+					       .seccomp_role = SECCOMP_ROLE_NET,
+					       .seccomp_level = cli.seccomp_level,
+					       .sandbox = cli.sandbox,
+					       .sb = {.max_fds = NET_CARD_FDS(dev->pairs),
+						      .selftest_path = "/dev/net/tun"}},
 			    sfd);
 	net_dev_destroy(dev);
 	return status;
