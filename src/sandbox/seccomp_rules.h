@@ -67,6 +67,19 @@ struct seccomp_rules {
 
 /* What every role does: memory, threads' locks, exit, signal return, clocks, logging. */
 extern const struct seccomp_rules seccomp_rules_common;
+
+/* Built with AddressSanitizer or UndefinedBehaviorSanitizer (`make asan`)? */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECCOMP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define SECCOMP_SANITIZED 1
+#endif
+#endif
+#ifndef SECCOMP_SANITIZED
+#define SECCOMP_SANITIZED 0
+#endif
+extern const struct seccomp_rules seccomp_rules_sanitizer;
 extern const struct seccomp_rules seccomp_rules_vmm;
 extern const struct seccomp_rules seccomp_rules_vcpu;
 extern const struct seccomp_rules seccomp_rules_blk;

@@ -28,3 +28,20 @@ static const struct seccomp_rule common[] = {
 };
 
 const struct seccomp_rules seccomp_rules_common = SECCOMP_RULES(common);
+
+/* What the sanitizer runtimes call (see SECCOMP_SANITIZED); unused in normal builds. */
+static const struct seccomp_rule sanitizer[] = {
+    SC_ALLOW(sigaltstack),  SC_ALLOW(sched_getaffinity), SC_ALLOW(sched_yield),
+    SC_ALLOW(prlimit64),    SC_ALLOW(getrlimit),	 SC_ALLOW(readlink),
+    SC_ALLOW(readlinkat),   SC_ALLOW(openat),		 SC_ALLOW(open),
+    SC_ALLOW(fstat),	    SC_ALLOW(newfstatat),	 SC_ALLOW(lseek),
+    SC_ALLOW(pread64),	    SC_ALLOW(prctl),		 SC_ALLOW(ptrace),
+    SC_ALLOW(clone),	    SC_ALLOW(wait4),		 SC_ALLOW(waitid),
+    SC_ALLOW(kill),	    SC_ALLOW(tgkill),		 SC_ALLOW(rt_sigaction),
+    SC_ALLOW(mmap),	    SC_ALLOW(mprotect),		 SC_ALLOW(getppid),
+    SC_ALLOW(uname),	    SC_ALLOW(getrusage),	 SC_ALLOW(nanosleep),
+    SC_ALLOW(clock_nanosleep), SC_ALLOW(sched_setaffinity), SC_ALLOW(dup2),
+    SC_ALLOW(pipe2),	    SC_ALLOW(getdents64),	 SC_ALLOW(process_vm_readv),
+};
+
+const struct seccomp_rules seccomp_rules_sanitizer = SECCOMP_RULES(sanitizer);

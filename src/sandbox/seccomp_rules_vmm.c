@@ -34,6 +34,9 @@ static const struct seccomp_rule vmm[] = {
     SC_IOCTL(KVM_IOEVENTFD),
     SC_IOCTL(KVM_SET_GSI_ROUTING),
     SC_IOCTL(KVM_XEN_HVM_EVTCHN_SEND), /* --xen: xenstore and console events to the guest */
+    /* --xen disks: a PV frontend's event channel, bound (routed to the device process's
+     * eventfd) and unbound when the xenbus handshake says so, from the loop. */
+    SC_IOCTL(KVM_XEN_HVM_SET_ATTR),
     /* --exit-stats: where each vCPU stood. */
     SC_IOCTL(KVM_GET_REGS),
     SC_IOCTL(KVM_GET_MP_STATE),

@@ -164,6 +164,16 @@ int vmm_card_open(struct vmm_card *card, const char *program, char *const args[]
 	return rc ? rc : vhost_frontend_init(&card->fe, p);
 }
 
+int vmm_card_spawn(struct vmm_card *card, const char *program, char *const args[], const int *pass,
+		   unsigned npass, int *sock)
+{
+	int rc = card_spawn(card, program, args, pass, npass, sock);
+
+	for (unsigned i = 0; i < npass; i++)
+		close(pass[i]);
+	return rc;
+}
+
 /* The guest-visible side: a virtio-pci function whose registers drive the frontend. */
 int vmm_card_add_pci(struct vmm_card *card, const struct virtio_backend_ops *ops)
 {
@@ -248,7 +258,11 @@ int vmm_cards_watch(struct vmm *vmm)
 {
 	for (unsigned i = 0; i < vmm->ncards_ready; i++) {
 		struct vmm_card *card = &vmm->cards[i];
-		int rc = evloop_add(&vmm->loop, card->fe.sock, EPOLLRDHUP, vmm_on_card_hangup, card);
+		int rc;
+
+		if (card->xen_vbd)
+			continue; /* the Xen platform watches its socket */
+		rc = evloop_add(&vmm->loop, card->fe.sock, EPOLLRDHUP, vmm_on_card_hangup, card);
 
 		if (!rc)
 			rc = evloop_add(&vmm->loop, card->fe.err_fd, EPOLLIN, vmm_on_card_error,
@@ -316,6 +330,9 @@ void vmm_cards_destroy(struct vmm *vmm)
 		virtio_pci_destroy(card->dev);
 		card->dev = NULL;
 		vhost_frontend_fini(&card->fe);
+		if (card->xen_vbd && card->xen_sock >= 0)
+			close(card->xen_sock);
+		card->xen_vbd = false;
 		card_wait(card);
 		card_stats_unmap(card->stats);
 		card->stats = NULL;

@@ -26,6 +26,8 @@ struct vmm_card {
 	bool watched;          /* its socket is in the event loop (hang-up detection) */
 	struct virtio_pci *dev;
 	struct card_stats_page *stats; /* counters the card publishes (cards we start), or NULL */
+	bool xen_vbd;          /* --xen disk: no vhost-user; the Xen platform talks to the card */
+	int xen_sock;          /* its socket (with xen_vbd), closed to stop the card */
 };
 
 /* Start or connect every configured disk's and interface's backend, negotiate with it and add
@@ -51,12 +53,20 @@ __attribute__((warn_unused_result)) int vmm_card_open(struct vmm_card *card, con
 						       char *const args[], const int *pass,
 						       unsigned npass, const char *socket_path,
 						       struct vhost_frontend_params *p);
+/* Start `program` as vmm_card_open does, without a vhost-user handshake: *sock is the card's
+ * socket, to speak the kind's own protocol on. The pass fds are closed here. 0 or -errno. */
+__attribute__((warn_unused_result)) int vmm_card_spawn(struct vmm_card *card, const char *program,
+							char *const args[], const int *pass,
+							unsigned npass, int *sock);
 /* Put the negotiated frontend behind a virtio-pci function on the VM's PCI bus. */
 __attribute__((warn_unused_result)) int vmm_card_add_pci(struct vmm_card *card,
 							  const struct virtio_backend_ops *ops);
 
 __attribute__((warn_unused_result)) int vmm_disk_create(struct vmm *vmm, struct vmm_card *card,
 							 const struct disk_config *cfg);
+/* --xen: the disk as a Xen vbd served by azote-blk --xen-blkif (vmm_xen_disk.c). */
+__attribute__((warn_unused_result)) int vmm_xen_disk_create(struct vmm *vmm, struct vmm_card *card,
+							     const struct disk_config *cfg);
 __attribute__((warn_unused_result)) int vmm_net_create(struct vmm *vmm, struct vmm_card *card,
 							const struct net_config *cfg);
 

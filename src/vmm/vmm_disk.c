@@ -29,6 +29,8 @@ int vmm_disk_create(struct vmm *vmm, struct vmm_card *card, const struct disk_co
 		.queue_size = DISK_QUEUE_SIZE,
 	};
 
+	if (vmm->xen)
+		return vmm_xen_disk_create(vmm, card, cfg);
 	snprintf(card->name, sizeof(card->name), "disk %s", cfg->id);
 	snprintf(queues_arg, sizeof(queues_arg), "%u", vmm->cfg->cpus);
 	snprintf(serial, sizeof(serial), "%.20s", cfg->id);

@@ -20,11 +20,14 @@
 #include "xen/xen_hv.h"
 #include "xen/xen_kvm.h"
 #include "xen/xen_platform.h"
+#include "xen/xen_vbd.h"
 #include "xen/xenstore.h"
 #include "xen/xs_ring.h"
 
 #define XEN_DOM0_STORE	 1
 #define XEN_DOM0_CONSOLE 2
+#define XEN_DOM0_VBD	 3 /* vbd i uses XEN_DOM0_VBD + i */
+_Static_assert(XEN_DOM0_VBD + XEN_MAX_VBDS <= XEN_DOM0_PORTS, "a dom0 port per vbd");
 #define XEN_HCALL_STATS	 64
 #define XEN_GNT_SLOT_BASE 32 /* KVM memory slots of the grant frames (RAM uses the first ones) */
 #define XEN_GNT_BYTES	 ((size_t)XEN_GNTTAB_MAX_FRAMES * XEN_PAGE_SIZE)
@@ -43,6 +46,8 @@ struct xen {
 	int gnt_memfd; /* the grant frames: shareable with device processes (backends) */
 	uint8_t *gnt_mem;
 	uint64_t hcalls[XEN_HCALL_STATS]; /* by hypercall number (relaxed atomics) */
+	struct xen_vbd *vbds[XEN_MAX_VBDS];
+	unsigned nvbds;
 };
 
 static int xen_op_vm_attr(void *ctx, const struct kvm_xen_hvm_attr *a)
@@ -331,6 +336,8 @@ int xen_attach_loop(struct xen *x, struct evloop *loop)
 
 	if (!rc)
 		rc = evloop_add(loop, x->console_efd, EPOLLIN, xen_on_console, x);
+	for (unsigned i = 0; !rc && i < x->nvbds; i++)
+		rc = xen_vbd_attach(x->vbds[i], loop);
 	return rc;
 }
 
@@ -340,6 +347,36 @@ void xen_detach_loop(struct xen *x, struct evloop *loop)
 		return;
 	evloop_del(loop, x->store_efd);
 	evloop_del(loop, x->console_efd);
+	for (unsigned i = 0; i < x->nvbds; i++)
+		xen_vbd_detach(x->vbds[i], loop);
+}
+
+int xen_add_vbd(struct xen *x, const struct xen_vbd_config *c)
+{
+	int rc;
+
+	if (x->nvbds == XEN_MAX_VBDS || c->index >= XEN_MAX_VBDS ||
+	    c->dom0_port != xen_vbd_dom0_port(c->index)) {
+		log_error("%s: at most %u Xen disks", c->name, XEN_MAX_VBDS);
+		close(c->kick_efd);
+		close(c->call_efd);
+		return -ENOSPC;
+	}
+	rc = xen_vbd_create(&x->vbds[x->nvbds], &x->hv, x->store, XEN_GUEST_DOMID, c);
+	if (rc)
+		return rc;
+	x->nvbds++;
+	return 0;
+}
+
+int xen_gnttab_fd(const struct xen *x)
+{
+	return x->gnt_memfd;
+}
+
+unsigned xen_vbd_dom0_port(unsigned index)
+{
+	return XEN_DOM0_VBD + index;
 }
 
 static void xen_print_stats(struct xen *x)
@@ -370,6 +407,8 @@ void xen_destroy(struct xen *x)
 		xen_print_stats(x);
 	xen_platform_destroy(x->platform);
 	xenstore_destroy(x->store);
+	for (unsigned i = 0; i < x->nvbds; i++)
+		xen_vbd_destroy(x->vbds[i]); /* after the store: its watches name them */
 	xs_ring_fini(&x->ring);
 	if (x->hv_ready)
 		xen_hv_fini(&x->hv);

@@ -53,6 +53,18 @@ void xen_vcpu_pre_run(void *ctx, struct vcpu *vcpu);
 /* Serve xenstore and the console on loop / stop. 0 or -errno. */
 __attribute__((warn_unused_result)) int xen_attach_loop(struct xen *x, struct evloop *loop);
 void xen_detach_loop(struct xen *x, struct evloop *loop);
+/* A disk for the guest as a Xen vbd (xvda, xvdb... by index) whose ring a device process
+ * serves: the xenstore nodes, the xenbus handshake, the event channel (kick_efd: KVM signals
+ * it on the guest's notifications; call_efd: the device process signals it to notify the
+ * guest). The eventfds become the platform's; sock stays the caller's, open until
+ * xen_detach_loop. 0 or -errno (logged). */
+#define XEN_MAX_VBDS 8
+struct xen_vbd_config;
+__attribute__((warn_unused_result)) int xen_add_vbd(struct xen *x, const struct xen_vbd_config *c);
+/* The grant table's frames (a memfd of XEN_GNTTAB_MAX_FRAMES pages) for a backend process. */
+int xen_gnttab_fd(const struct xen *x);
+/* azote's event-channel port for vbd index (xen_vbd_config.dom0_port). */
+unsigned xen_vbd_dom0_port(unsigned index);
 /* Free everything. Accepts NULL. The vCPUs must be gone. */
 void xen_destroy(struct xen *x);
 

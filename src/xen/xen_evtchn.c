@@ -136,7 +136,7 @@ static int64_t xen_ev_bind_interdomain(struct xen_hv *hv, unsigned self, uint64_
 	if (remote == XEN_DOMID_SELF)
 		remote = hv->p.domid;
 	if (remote != hv->p.domid)
-		return remote == 0 ? -EINVAL : -ESRCH; /* azote offers no listening ports yet */
+		return remote == 0 ? -EINVAL : -ESRCH; /* azote binds to the guest, never waits */
 	if (!xen_port_valid(hv, rport))
 		return -EINVAL;
 	r = &hv->ports[rport];
@@ -364,6 +364,51 @@ int xen_evtchn_bind_dom0(struct xen_hv *hv, unsigned dom0_port, int efd, uint32_
 	}
 	pthread_mutex_unlock(&hv->lock);
 	return rc;
+}
+
+int xen_evtchn_bind_guest(struct xen_hv *hv, unsigned dom0_port, uint32_t guest_port, int efd)
+{
+	struct xen_port *p;
+	int rc = 0;
+
+	if (dom0_port == 0 || dom0_port >= XEN_DOM0_PORTS || efd < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&hv->lock);
+	p = xen_port_valid(hv, guest_port) ? &hv->ports[guest_port] : NULL;
+	if (hv->dom0_peer[dom0_port])
+		rc = -EBUSY;
+	else if (!p || p->state != EVTCHNSTAT_unbound || p->remote_dom != 0)
+		rc = -EINVAL;
+	if (!rc) {
+		p->state = EVTCHNSTAT_interdomain;
+		p->remote_port = dom0_port;
+		hv->dom0_peer[dom0_port] = guest_port;
+		rc = xen_port_route(hv, guest_port, EVTCHNSTAT_interdomain, 0, 0, efd, false);
+		if (rc) {
+			p->state = EVTCHNSTAT_unbound;
+			p->remote_port = 0;
+			hv->dom0_peer[dom0_port] = 0;
+		}
+	}
+	pthread_mutex_unlock(&hv->lock);
+	return rc;
+}
+
+void xen_evtchn_unbind_dom0(struct xen_hv *hv, unsigned dom0_port)
+{
+	uint32_t port;
+
+	if (dom0_port == 0 || dom0_port >= XEN_DOM0_PORTS)
+		return;
+	pthread_mutex_lock(&hv->lock);
+	port = hv->dom0_peer[dom0_port];
+	if (port) {
+		xen_port_unroute(hv, port);
+		hv->ports[port].state = EVTCHNSTAT_unbound;
+		hv->ports[port].remote_port = 0;
+		hv->dom0_peer[dom0_port] = 0;
+	}
+	pthread_mutex_unlock(&hv->lock);
 }
 
 int xen_evtchn_notify_guest(struct xen_hv *hv, unsigned dom0_port)

@@ -22,7 +22,7 @@
 #include "xen/xen_abi.h"
 
 #define XEN_EVTCHN_PORTS      1024 /* 2-level ports a guest may use (of 4096) */
-#define XEN_DOM0_PORTS	      8    /* azote's own ends of interdomain channels */
+#define XEN_DOM0_PORTS	      16   /* azote's own ends of interdomain channels */
 #define XEN_GNTTAB_MAX_FRAMES 64
 #define XEN_MAX_E820	      16
 
@@ -131,6 +131,15 @@ int xen_shinfo_map(struct xen_hv *hv, unsigned self, uint64_t gfn);
  * 0, else ops->dom0_notify. 0 or -errno; *guest_port is the guest's end. Lock not held. */
 __attribute__((warn_unused_result)) int xen_evtchn_bind_dom0(struct xen_hv *hv, unsigned dom0_port,
 							     int efd, uint32_t *guest_port);
+/* Bind azote's port dom0_port to guest_port, a port the guest allocated unbound for domain 0
+ * (a PV frontend's channel): EVTCHNOP_bind_interdomain from azote's side. Guest sends reach efd
+ * through KVM. 0, -EBUSY (dom0_port bound) or -EINVAL (guest_port is not waiting for domain
+ * 0). Lock not held. */
+__attribute__((warn_unused_result)) int xen_evtchn_bind_guest(struct xen_hv *hv, unsigned dom0_port,
+							      uint32_t guest_port, int efd);
+/* Undo it: the guest's port (if still bound to dom0_port) is unbound again, as in Xen when the
+ * remote end closes. Lock not held. */
+void xen_evtchn_unbind_dom0(struct xen_hv *hv, unsigned dom0_port);
 /* Signal the guest's end of dom0_port (from the event loop). 0 or -errno. Lock not held. */
 int xen_evtchn_notify_guest(struct xen_hv *hv, unsigned dom0_port);
 

@@ -27,8 +27,17 @@ struct xs_tx {
 	bool changed_all;
 };
 
+struct xs_own_watch {
+	char *abs;
+	xenstore_watch_fn fn;
+	void *ctx;
+};
+
 struct xenstore {
 	struct xs_node *root;
+	struct xs_own_watch own[XS_MAX_OWN_WATCHES]; /* azote's (domain 0) watches */
+	unsigned nown;
+	bool in_own; /* an own watch runs: its writes fire only the guest's watches */
 	uint64_t gen; /* bumped by every change outside transactions and every commit */
 	unsigned guest_domid;
 	xenstore_send_fn send;
@@ -116,6 +125,13 @@ static void xs_fire(struct xenstore *xs, const char *abs)
 			xs_send_event(xs, w, w->abs);
 		}
 	}
+	if (xs->in_own)
+		return;
+	xs->in_own = true;
+	for (unsigned i = 0; i < xs->nown; i++)
+		if (xs_is_under(abs, xs->own[i].abs) || xs_is_under(xs->own[i].abs, abs))
+			xs->own[i].fn(xs->own[i].ctx, abs);
+	xs->in_own = false;
 }
 
 static void xs_fire_all(struct xenstore *xs)
@@ -123,6 +139,11 @@ static void xs_fire_all(struct xenstore *xs)
 	for (unsigned i = 0; i < xs->nwatches; i++)
 		if (xs->watches[i].abs[0] != '@')
 			xs_send_event(xs, &xs->watches[i], xs->watches[i].abs);
+	for (unsigned i = 0; !xs->in_own && i < xs->nown; i++) {
+		xs->in_own = true;
+		xs->own[i].fn(xs->own[i].ctx, xs->own[i].abs);
+		xs->in_own = false;
+	}
 }
 
 /* A change: fired now outside a transaction, remembered for the commit inside one. */
@@ -514,6 +535,19 @@ int xenstore_set_perms(struct xenstore *xs, const char *path, const char *const 
 	return xs_set_perms(node, 0, buf, len);
 }
 
+int xenstore_watch(struct xenstore *xs, const char *path, xenstore_watch_fn fn, void *ctx)
+{
+	if (xs->nown == XS_MAX_OWN_WATCHES)
+		return -ENOSPC;
+	xs->own[xs->nown].abs = strdup(path);
+	if (!xs->own[xs->nown].abs)
+		return -ENOMEM;
+	xs->own[xs->nown].fn = fn;
+	xs->own[xs->nown].ctx = ctx;
+	xs->nown++;
+	return 0;
+}
+
 int xenstore_read(struct xenstore *xs, const char *path, char *buf, size_t len)
 {
 	struct xs_node *n = xs_lookup(xs->root, path);
@@ -596,6 +630,8 @@ void xenstore_destroy(struct xenstore *xs)
 		xs_tx_free(xs->tx[i]);
 	while (xs->nwatches)
 		xs_watch_del(xs, xs->nwatches - 1);
+	for (unsigned i = 0; i < xs->nown; i++)
+		free(xs->own[i].abs);
 	xs_node_free(xs->root);
 	free(xs);
 }

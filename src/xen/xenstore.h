@@ -22,12 +22,17 @@
 #define XS_MAX_WATCHES	  128
 #define XS_MAX_TX	  16
 #define XS_MAX_PERMS	  8
+#define XS_MAX_OWN_WATCHES 16
 
 struct xenstore;
 
 /* Sends one message (a reply or a watch event) to the guest's connection. */
 typedef void (*xenstore_send_fn)(void *ctx, uint32_t type, uint32_t req_id, uint32_t tx_id,
 				 const void *payload, uint32_t len);
+
+/* azote's own watch: called after a change at, above or below path (and when the subtree
+ * goes away), once the change is in the tree; it may read and write the store. */
+typedef void (*xenstore_watch_fn)(void *ctx, const char *path);
 
 /* A store with "/" and the standard layout for guest domid (name, domid, device, control, data,
  * console, and /local/domain/0 for the backends). 0 or -ENOMEM. */
@@ -48,6 +53,9 @@ __attribute__((warn_unused_result)) int xenstore_write(struct xenstore *xs, cons
 						       const char *value);
 __attribute__((warn_unused_result)) int xenstore_set_perms(struct xenstore *xs, const char *path,
 							   const char *const *perms, unsigned n);
+/* Watch path (absolute) as domain 0 with fn; no event at once. 0 or -ENOSPC/-ENOMEM. */
+__attribute__((warn_unused_result)) int xenstore_watch(struct xenstore *xs, const char *path,
+						       xenstore_watch_fn fn, void *ctx);
 /* Read path's value as domain 0 into buf (NUL-terminated, truncated). Length or -ENOENT. */
 int xenstore_read(struct xenstore *xs, const char *path, char *buf, size_t len);
 

@@ -42,7 +42,8 @@ static void f_send(void *ctx, uint32_t type, uint32_t req_id, uint32_t tx_id, co
 		return;
 	m = &f->msgs[f->n++];
 	*m = (struct msg){type, req_id, tx_id, len, {0}};
-	memcpy(m->data, p, len);
+	if (len)
+		memcpy(m->data, p, len);
 }
 
 static int setup(void **state)

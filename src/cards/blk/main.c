@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cards/blk/blk_dev.h"
+#include "cards/blk/blk_xen.h"
 #include "cards/card_main.h"
 #include "util/log.h"
 #include "util/size.h"
@@ -31,6 +32,8 @@ struct blk_cli {
 	const char *file_name; /* --file-name: the image's name in messages, with --file-fd */
 	char fd_name[32];      /* "fd N" without --file-name */
 	bool sandbox;
+	bool xen; /* --xen-blkif: a Xen blkif ring for azote instead of vhost-user */
+	struct blk_xen_options xo;
 };
 
 static void blk_usage(void)
@@ -60,6 +63,9 @@ static void blk_usage(void)
 	       "                  arguments (default %d); installed once serving\n"
 	       "  --print-seccomp print the filter (at --seccomp-level) and exit\n"
 	       "  --print-capabilities  print the vhost-user backend capabilities (JSON)\n"
+	       "  --xen-blkif     serve a Xen PV block ring for azote --xen (with --fd and\n"
+	       "                  --xen-ram-fd, --xen-ram-region GPA,SIZE,OFFSET (1 or 2),\n"
+	       "                  --xen-gnt-fd, --xen-kick-fd, --xen-call-fd: what azote passes)\n"
 	       "Also accepted: --socket-path, --blk-file, --read-only (vhost-user conventions).\n"
 	       "Exit status: 0 on SIGTERM/SIGINT or when the --fd frontend leaves, 1 runtime\n"
 	       "failure, 2 bad input or unusable image (one line on stderr says why).\n",
@@ -81,7 +87,13 @@ enum {
 	OPT_PRINT_SECCOMP,
 	OPT_FILE_FD,
 	OPT_FILE_NAME,
-	OPT_SANDBOX
+	OPT_SANDBOX,
+	OPT_XEN,
+	OPT_XEN_RAM_FD,
+	OPT_XEN_RAM_REGION,
+	OPT_XEN_GNT_FD,
+	OPT_XEN_KICK_FD,
+	OPT_XEN_CALL_FD
 };
 
 static const struct option blk_options_table[] = {
@@ -103,6 +115,12 @@ static const struct option blk_options_table[] = {
     {"file-fd", required_argument, NULL, OPT_FILE_FD},
     {"file-name", required_argument, NULL, OPT_FILE_NAME},
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"xen-blkif", no_argument, NULL, OPT_XEN},
+    {"xen-ram-fd", required_argument, NULL, OPT_XEN_RAM_FD},
+    {"xen-ram-region", required_argument, NULL, OPT_XEN_RAM_REGION},
+    {"xen-gnt-fd", required_argument, NULL, OPT_XEN_GNT_FD},
+    {"xen-kick-fd", required_argument, NULL, OPT_XEN_KICK_FD},
+    {"xen-call-fd", required_argument, NULL, OPT_XEN_CALL_FD},
     {NULL, 0, NULL, 0},
 };
 
@@ -123,6 +141,20 @@ static int blk_cli_fail(const char *fmt, const char *arg)
 	return 2;
 }
 
+/* One --xen-ram-region GPA,SIZE,OFFSET. 0 or -EINVAL. */
+static int blk_cli_region(const char *arg, struct blk_xen_options *xo)
+{
+	unsigned long long gpa, size, off;
+	int n = 0;
+
+	if (xo->nregions == GUEST_MEM_MAX_REGIONS ||
+	    sscanf(arg, "%llu,%llu,%llu%n", &gpa, &size, &off, &n) != 3 || arg[n] || !size)
+		return -EINVAL;
+	xo->regions[xo->nregions++] = (struct guest_region){.gpa = gpa, .size = size,
+							    .fd_offset = off};
+	return 0;
+}
+
 /* Parse argv into cli. Returns -1 to go on, or the exit status (0 after --help). */
 static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 {
@@ -130,6 +162,7 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 	int opt;
 
 	*cli = (struct blk_cli){.fd = -1,
+				.xo = {.ram_fd = -1, .gnt_fd = -1, .kick_fd = -1, .call_fd = -1},
 				.stats_fd = -1,
 				.blk.queues = blk_default_queues(),
 				.seccomp_level = SECCOMP_LEVEL_DEFAULT,
@@ -197,6 +230,25 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 			if (card_option_on_off(optarg, &cli->sandbox))
 				return blk_cli_fail("--sandbox %s: must be on or off", optarg);
 			break;
+		case OPT_XEN:
+			cli->xen = true;
+			break;
+		case OPT_XEN_RAM_FD:
+		case OPT_XEN_GNT_FD:
+		case OPT_XEN_KICK_FD:
+		case OPT_XEN_CALL_FD:
+			if (uint_parse(optarg, 0, INT32_MAX, &v))
+				return blk_cli_fail("%s: not a file descriptor number", optarg);
+			*(opt == OPT_XEN_RAM_FD	   ? &cli->xo.ram_fd
+			  : opt == OPT_XEN_GNT_FD  ? &cli->xo.gnt_fd
+			  : opt == OPT_XEN_KICK_FD ? &cli->xo.kick_fd
+						   : &cli->xo.call_fd) = (int)v;
+			break;
+		case OPT_XEN_RAM_REGION:
+			if (blk_cli_region(optarg, &cli->xo))
+				return blk_cli_fail("--xen-ram-region %s: expected GPA,SIZE,OFFSET "
+						    "(at most 2)", optarg);
+			break;
 		case OPT_CAPS:
 			printf("{\"type\": \"block-device\", \"features\": [\"read-only\", "
 			       "\"blk-file\"]}\n");
@@ -219,6 +271,10 @@ static int blk_cli_parse(int argc, char **argv, struct blk_cli *cli)
 	}
 	if (!cli->socket_path == (cli->fd < 0))
 		return blk_cli_fail("%s", "give exactly one of --socket PATH and --fd N");
+	if (cli->xen && (cli->fd < 0 || cli->xo.ram_fd < 0 || cli->xo.gnt_fd < 0 ||
+			 cli->xo.kick_fd < 0 || cli->xo.call_fd < 0 || !cli->xo.nregions))
+		return blk_cli_fail("%s", "--xen-blkif needs --fd, --xen-ram-fd, --xen-ram-region, "
+				    "--xen-gnt-fd, --xen-kick-fd and --xen-call-fd");
 	return -1;
 }
 
@@ -263,6 +319,16 @@ int main(int argc, char **argv)
 	if (blk_dev_create(&cli.blk, &dev)) {
 		close(sfd);
 		return 2;
+	}
+	if (cli.xen) {
+		cli.xo.sock = cli.fd;
+		cli.xo.seccomp_level = cli.seccomp_level;
+		cli.xo.sandbox = cli.sandbox;
+		cli.xo.sb = (struct card_sandbox){.max_fds = BLK_CARD_FDS(1),
+						  .selftest_path = cli.blk.path};
+		status = blk_xen_serve(dev, &cli.xo, sfd);
+		blk_dev_destroy(dev);
+		return status;
 	}
 	snprintf(msg, sizeof(msg), "%s: %llu sectors%s, up to %u queues", cli.blk.path,
 		 (unsigned long long)dev->lim.capacity, dev->lim.ro ? ", read-only" : "",
