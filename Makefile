@@ -18,7 +18,7 @@ CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net bench-api
+.PHONY: all test unit run asan clean deps format fuzz bench bench-blk bench-net bench-api bench-sandbox
 all: $(BUILD)/azote $(BUILD)/azote-blk $(BUILD)/azote-net $(BUILD)/azote-jail
 
 $(BUILD)/azote: $(BUILD)/src/main.o $(BUILD)/libazote.a
@@ -85,6 +85,11 @@ bench: deps
 bench-blk: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bench/blk.sh
+
+# Sandbox benchmark: boot to marker and fio 4 KiB random read IOPS, --seccomp-level 2 vs 0.
+bench-sandbox: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/launch
+	@BUILD=$(BUILD) bench/sandbox.sh
 
 # Network benchmark: iperf3 and ping between a guest and a TAP device, azote vs QEMU virtio-net-pci.
 bench-net: deps
