@@ -79,6 +79,17 @@ extern const struct seccomp_rules seccomp_rules_common;
 #ifndef SECCOMP_SANITIZED
 #define SECCOMP_SANITIZED 0
 #endif
+/* Built with AddressSanitizer, whose LeakSanitizer runs at exit. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECCOMP_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECCOMP_LSAN 1
+#endif
+#endif
+#ifndef SECCOMP_LSAN
+#define SECCOMP_LSAN 0
+#endif
 extern const struct seccomp_rules seccomp_rules_sanitizer;
 extern const struct seccomp_rules seccomp_rules_vmm;
 extern const struct seccomp_rules seccomp_rules_vcpu;

@@ -202,7 +202,7 @@ static void test_permissions(void **state)
 	assert_error(req_n(f, XS_SET_PERMS, 0, "data/mine\0n99999999", 20), "EINVAL");
 	assert_error(req_n(f, XS_SET_PERMS, 0, "data/mine\0", 10), "EINVAL");
 	assert_error(req_n(f, XS_SET_PERMS, 0, "data/mine\0n1\0r2\0r3\0r4\0r5\0r6\0r7\0r8\0r9",
-			   40), "EINVAL"); /* too many entries */
+			   37), "EINVAL"); /* too many entries */
 	/* A dom0 node the guest may read but not write. */
 	assert_int_equal(xenstore_write(f->xs, "/local/domain/0/backend/vbd/1/state", "1"), 0);
 	{
