@@ -291,6 +291,14 @@ static void test_ring_indices_jump(void **state)
 	put32(page, BLKIF_SRING_REQ_PROD, 0);
 	assert_int_equal(blkif_ring_pop(&f->r, &f->g, &f->d, &io), -EPROTO);
 	assert_false(blkif_ring_final_check(&f->r));
+	/* The producer moved back behind what was taken (answers still pending): broken, not
+	 * stale slots served again. */
+	assert_int_equal(blkif_ring_attach(&f->r, &f->g, RING_REF), 0);
+	put32(page, BLKIF_SRING_REQ_PROD, 4);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(blkif_ring_pop(&f->r, &f->g, &f->d, &io), 1);
+	put32(page, BLKIF_SRING_REQ_PROD, 2);
+	assert_int_equal(blkif_ring_pop(&f->r, &f->g, &f->d, &io), -EPROTO);
 	/* An index far ahead, or behind (wrapped), on a fresh ring. */
 	static const uint32_t jumps[] = {1000, 0x80000000u, 0xffffffffu};
 	for (unsigned i = 0; i < sizeof(jumps) / sizeof(jumps[0]); i++) {

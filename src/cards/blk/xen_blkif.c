@@ -125,6 +125,11 @@ int blkif_ring_pop(struct blkif_ring *r, const struct blkif_grants *g,
 	}
 	if (prod == r->req_cons)
 		return 0;
+	/* A producer index moved back behind what we already took: a broken ring, not requests. */
+	if (prod - r->req_cons > prod - r->rsp_prod_pvt) {
+		r->broken = true;
+		return -EPROTO;
+	}
 	memcpy(req, r->page + BLKIF_SRING_HDR + (r->req_cons % BLKIF_RING_SIZE) * BLKIF_ENTRY_SIZE,
 	       sizeof(req));
 	r->req_cons++;
