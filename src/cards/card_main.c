@@ -18,7 +18,7 @@
 #include "util/evloop.h"
 #include "util/log.h"
 
-int card_signals_block(void)
+static int card_signals_block(void)
 {
 	sigset_t set;
 	int fd;
@@ -32,6 +32,18 @@ int card_signals_block(void)
 		return -errno;
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? -errno : fd;
+}
+
+int card_begin(const char *name, bool verbose)
+{
+	int sfd;
+
+	log_set_name(name);
+	log_set_level(verbose ? LOG_DEBUG : LOG_INFO);
+	sfd = card_signals_block();
+	if (sfd < 0)
+		log_error("cannot set up signal handling: %s", strerror(-sfd));
+	return sfd < 0 ? -1 : sfd;
 }
 
 static void card_on_signal(void *opaque, int fd, uint32_t events)

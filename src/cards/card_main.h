@@ -30,9 +30,11 @@ struct card_run {
 /* An on/off option's value (--sandbox): "on" or "off". 0 or -EINVAL. */
 int card_option_on_off(const char *arg, bool *on);
 
-/* Block SIGTERM, SIGINT and SIGHUP (every thread started later inherits the mask) and ignore
- * SIGPIPE. Call before any thread starts. Returns a signalfd, or -errno. */
-int card_signals_block(void);
+/* The first steps of every card's main(): name its log lines, set the level, and block the
+ * signals SIGTERM, SIGINT and SIGHUP (every thread started later inherits the mask) and
+ * ignore SIGPIPE; call before any thread starts. Returns the signalfd, or -1 after logging why. */
+int card_begin(const char *name, bool verbose);
+
 
 /* Serve until a signal (on signal_fd, which is closed here) or the frontend's hang-up (--fd).
  * With the sandbox and --socket, the process splits: the child serves, sandboxed; the parent

@@ -298,7 +298,6 @@ static void blk_fill_stats(void *ctx, struct card_stats_page *page)
 	card_stats_set(page, "errors", atomic_load_explicit(&c->errors, memory_order_relaxed));
 }
 
-
 int main(int argc, char **argv)
 {
 	struct blk_cli cli;
@@ -309,13 +308,9 @@ int main(int argc, char **argv)
 	status = blk_cli_parse(argc, argv, &cli);
 	if (status >= 0)
 		return status;
-	log_set_name("azote-blk");
-	log_set_level(cli.verbose ? LOG_DEBUG : LOG_INFO);
-	sfd = card_signals_block();
-	if (sfd < 0) {
-		log_error("cannot set up signal handling: %s", strerror(-sfd));
+	sfd = card_begin("azote-blk", cli.verbose);
+	if (sfd < 0)
 		return 2;
-	}
 	if (blk_dev_create(&cli.blk, &dev)) {
 		close(sfd);
 		return 2;

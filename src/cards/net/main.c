@@ -247,13 +247,9 @@ int main(int argc, char **argv)
 	status = net_cli_parse(argc, argv, &cli);
 	if (status >= 0)
 		return status;
-	log_set_name("azote-net");
-	log_set_level(cli.verbose ? LOG_DEBUG : LOG_INFO);
-	sfd = card_signals_block();
-	if (sfd < 0) {
-		log_error("cannot set up signal handling: %s", strerror(-sfd));
+	sfd = card_begin("azote-net", cli.verbose);
+	if (sfd < 0)
 		return 2;
-	}
 	if (net_dev_create(&cli.net, &dev)) {
 		close(sfd);
 		return 2;
